@@ -1,0 +1,42 @@
+# Copyright 2026 ISP Data Recurring authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+{
+    "name": "ISP Data Recurring",
+    "summary": "ISP services inventory and recurring data bundles, "
+    "granted on schedule and paid from the subscriber's prepaid credit",
+    "description": """
+ISP Data Recurring
+==================
+
+Turns products into ISP services (category, status, datasheet, responsible,
+network site, specification) and grants recurring data bundles to prepaid and
+postpaid subscribers by scheduled actions: credit-based grants are invoiced and
+paid from the subscriber's prepaid credit, one-off grants are invoiced as
+configured. Every grant or skip is recorded as an auditable data grant.
+""",
+    "version": "18.0.1.0.0",
+    "category": "Sales/Subscriptions",
+    "website": "https://github.com/isp-data-recurring/isp_data_recurring",
+    "author": "ISP Data Recurring authors",
+    "license": "LGPL-3",
+    "depends": ["account", "sale_management"],
+    "data": [
+        "security/isp_data_recurring_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_sequence.xml",
+        "data/ir_cron.xml",
+        "views/isp_service_category_views.xml",
+        "views/isp_site_views.xml",
+        "views/product_template_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/isp_data_grant_views.xml",
+        "views/isp_subscription_views.xml",
+        "views/menus.xml",
+    ],
+    "demo": [
+        "demo/isp_demo.xml",
+    ],
+    "images": ["static/description/icon.png"],
+    "installable": True,
+    "application": True,
+}

@@ -1,0 +1,126 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..core import engine
+
+
+class IspDataGrant(models.Model):
+    """One row per period of a subscription: granted or skipped, never edited.
+
+    The grants are the audit trail of the Data Recurring engine. The database
+    holds at most one granted row per subscription and period start, whatever
+    runs concurrently (see ``init``).
+    """
+
+    _name = "isp.data.grant"
+    _description = "ISP Data Grant"
+    _order = "period_start desc, id desc"
+    _check_company_auto = True
+
+    subscription_id = fields.Many2one(
+        "isp.subscription",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+        readonly=True,
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Subscriber", required=True, index=True, readonly=True
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, readonly=True
+    )
+    product_id = fields.Many2one(
+        related="subscription_id.product_id", string="Package", store=True
+    )
+    site_id = fields.Many2one(
+        related="subscription_id.product_id.isp_site_id", string="Site", store=True
+    )
+    period_start = fields.Date(required=True, readonly=True, index=True)
+    period_end = fields.Date(required=True, readonly=True)
+    data_gb = fields.Float(
+        string="Data (GB)",
+        digits=(16, 3),
+        readonly=True,
+        aggregator="sum",
+        help="Data granted for the period. 0 for a time-recurring package or a "
+        "skipped period.",
+    )
+    amount = fields.Monetary(
+        readonly=True,
+        aggregator="sum",
+        help="Total of the grant's invoice, taxes included (0 when skipped).",
+    )
+    credit_before = fields.Monetary(
+        string="Credit Before",
+        readonly=True,
+        aggregator=None,
+        help="The subscriber's prepaid credit when the engine decided "
+        "(credit-based subscriptions only).",
+    )
+    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    state = fields.Selection(
+        [("granted", "Granted"), ("skipped", "Skipped")],
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    reason = fields.Selection(
+        [
+            (engine.INSUFFICIENT, "Insufficient credit"),
+            (engine.MISSED, "Missed (downtime)"),
+        ],
+        readonly=True,
+    )
+    move_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        check_company=True,
+    )
+    payment_state = fields.Selection(
+        related="move_id.payment_state", string="Payment Status"
+    )
+
+    def init(self):
+        # The guarantee: one granted row per subscription and period, enforced
+        # by PostgreSQL. A skipped row is recorded once per reason and period.
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS isp_data_grant_granted_period_uniq
+                ON isp_data_grant (subscription_id, period_start)
+                WHERE state = 'granted';
+            CREATE UNIQUE INDEX IF NOT EXISTS isp_data_grant_skipped_period_uniq
+                ON isp_data_grant (subscription_id, period_start, reason)
+                WHERE state = 'skipped';
+            """
+        )
+
+    @api.depends("subscription_id", "period_start")
+    def _compute_display_name(self):
+        for grant in self:
+            grant.display_name = (
+                f"{grant.subscription_id.name or ''} "
+                f"{fields.Date.to_string(grant.period_start) or ''}"
+            ).strip()
+
+    def write(self, vals):
+        raise UserError(
+            _(
+                "Data grants are the audit trail of the recurring engine and "
+                "cannot be edited. Correct the invoice or the subscription instead."
+            )
+        )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(
+            _(
+                "Data grants are the audit trail of the recurring engine and "
+                "cannot be deleted."
+            )
+        )

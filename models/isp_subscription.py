@@ -1,0 +1,981 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import logging
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import psycopg2
+from markupsafe import Markup, escape
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL, format_amount, format_date
+
+from ..core import clock, credit, engine, recurrence, units
+from .product_template import (
+    INVOICE_POLICY_SELECTION,
+    check_data_limit_vals,
+    RECURRENCE_SELECTION,
+    RECURRING_MODE_SELECTION,
+)
+from .res_config_settings import DEFAULT_BATCH_SIZE
+
+_logger = logging.getLogger(__name__)
+
+STATE_SELECTION = [
+    (engine.DRAFT, "Draft"),
+    (engine.ACTIVE, "Active"),
+    (engine.WAITING, "Waiting for Credit"),
+    (engine.CLOSED, "Closed"),
+]
+# Fields that define the schedule: frozen once the subscription runs.
+SCHEDULE_FIELDS = {"date_start", "recurrence", "recurrence_interval"}
+# Time budget of one scheduled-action call; Odoo calls the job again while
+# it reports remaining work (ir.cron progress API).
+CRON_TIME_BUDGET = 120
+
+
+@dataclass
+class GrantPlan:
+    """What the core decided for one locked subscription, with billing data."""
+
+    subscription: "IspSubscription"
+    decision: engine.Decision
+    total: Decimal
+    credit: Decimal | None
+    taxes: models.BaseModel
+    fiscal_position: models.BaseModel
+
+    def changes_anything(self):
+        decision, sub = self.decision, self.subscription
+        return bool(
+            decision.events
+            or decision.state != sub.state
+            or decision.next_date != sub.next_date
+            or decision.anchor != sub.recurrence_anchor
+        )
+
+
+class IspSubscription(models.Model):
+    _name = "isp.subscription"
+    _description = "ISP Subscription"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(
+        string="Reference",
+        required=True,
+        readonly=True,
+        copy=False,
+        default=lambda self: _("New"),
+        index="trigram",
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Subscriber",
+        required=True,
+        index=True,
+        tracking=True,
+        check_company=True,
+    )
+    commercial_partner_id = fields.Many2one(
+        related="partner_id.commercial_partner_id", store=True, index=True
+    )
+    product_id = fields.Many2one(
+        "product.product",
+        string="Package",
+        required=True,
+        tracking=True,
+        check_company=True,
+        domain=[("isp_is_recurring", "=", True)],
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    currency_id = fields.Many2one(
+        related="company_id.currency_id", string="Currency", store=True
+    )
+    price_unit = fields.Monetary(
+        string="Price",
+        compute="_compute_from_product",
+        store=True,
+        readonly=False,
+        precompute=True,
+        tracking=True,
+        help="Price of one period, before taxes. Defaults to the package's price.",
+    )
+    recurring_mode = fields.Selection(
+        RECURRING_MODE_SELECTION,
+        string="Mode",
+        compute="_compute_from_product",
+        store=True,
+        readonly=False,
+        precompute=True,
+        required=True,
+        tracking=True,
+    )
+    invoice_policy = fields.Selection(
+        INVOICE_POLICY_SELECTION,
+        string="One-off Invoicing",
+        compute="_compute_from_product",
+        store=True,
+        readonly=False,
+        precompute=True,
+        required=True,
+    )
+    recurrence = fields.Selection(
+        RECURRENCE_SELECTION,
+        compute="_compute_from_product",
+        store=True,
+        readonly=False,
+        precompute=True,
+        required=True,
+    )
+    recurrence_interval = fields.Integer(
+        string="Repeat Every",
+        compute="_compute_from_product",
+        store=True,
+        readonly=False,
+        precompute=True,
+        required=True,
+    )
+    data_limit_gb = fields.Float(
+        string="Data Limit (GB)",
+        digits=(16, 3),
+        compute="_compute_from_product",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="0: no data limit, each period only renews the validity.",
+    )
+    date_start = fields.Date(
+        string="Start Date",
+        required=True,
+        default=fields.Date.context_today,
+        tracking=True,
+    )
+    recurrence_anchor = fields.Date(
+        readonly=True,
+        copy=False,
+        help="Date the periods are counted from: the start date, or the day the "
+        "subscription resumed after waiting for credit.",
+    )
+    next_date = fields.Date(
+        string="Next Grant",
+        readonly=True,
+        copy=False,
+        index=True,
+        tracking=True,
+    )
+    state = fields.Selection(
+        STATE_SELECTION,
+        default=engine.DRAFT,
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        tracking=True,
+    )
+    valid_until = fields.Date(
+        readonly=True,
+        copy=False,
+        help="End of the last granted period: the subscriber's access is paid "
+        "until this day.",
+    )
+    grant_ids = fields.One2many(
+        "isp.data.grant", "subscription_id", string="Grants", readonly=True
+    )
+    grant_count = fields.Integer(compute="_compute_grant_count")
+    last_error = fields.Text(readonly=True, copy=False)
+
+    @api.depends("product_id")
+    def _compute_from_product(self):
+        for sub in self:
+            template = sub.product_id.product_tmpl_id
+            if not template:
+                continue
+            sub.price_unit = sub.product_id.lst_price
+            sub.recurring_mode = template.isp_recurring_mode or engine.CREDIT
+            sub.invoice_policy = template.isp_invoice_policy or "posted"
+            sub.recurrence = template.isp_recurrence or recurrence.MONTHLY
+            sub.recurrence_interval = template.isp_recurrence_interval or 1
+            sub.data_limit_gb = template.isp_data_limit_gb
+
+    def _compute_grant_count(self):
+        groups = self.env["isp.data.grant"]._read_group(
+            [("subscription_id", "in", self.ids)], ["subscription_id"], ["__count"]
+        )
+        counts = {sub.id: count for sub, count in groups}
+        for sub in self:
+            sub.grant_count = counts.get(sub.id, 0)
+
+    @api.constrains("product_id", "company_id")
+    def _check_product(self):
+        for sub in self:
+            product = sub.product_id
+            if not product.isp_is_recurring:
+                raise ValidationError(
+                    _(
+                        "%(product)s is not a recurring ISP service. Give it a "
+                        "recurrence on its Data Recurring tab, or choose another "
+                        "package.",
+                        product=product.display_name,
+                    )
+                )
+            if product.company_id and product.company_id != sub.company_id:
+                raise ValidationError(
+                    _(
+                        "The package %(product)s belongs to %(product_company)s, "
+                        "but subscription %(sub)s is in %(company)s. Choose a "
+                        "package of %(company)s or a shared one.",
+                        product=product.display_name,
+                        product_company=product.company_id.name,
+                        sub=sub.name,
+                        company=sub.company_id.name,
+                    )
+                )
+
+    @api.constrains(
+        "price_unit", "recurrence", "recurrence_interval", "data_limit_gb", "date_start"
+    )
+    def _check_terms(self):
+        for sub in self:
+            if sub.price_unit < 0:
+                raise ValidationError(
+                    _(
+                        "The price of subscription %(sub)s cannot be negative. "
+                        "Enter a price of 0 or more.",
+                        sub=sub.name,
+                    )
+                )
+            try:
+                units.normalize_data_limit(sub.data_limit_gb)
+                sub._isp_rule()
+                recurrence.check_start(sub.date_start)
+            except ValueError as exc:
+                raise ValidationError(
+                    _("Subscription %(sub)s: %(error)s", sub=sub.name, error=exc)
+                ) from exc
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            check_data_limit_vals(vals, "data_limit_gb")
+            if vals.get("name", _("New")) == _("New"):
+                vals["name"] = self.env["ir.sequence"].next_by_code(
+                    "isp.subscription"
+                ) or _("New")
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_data_limit_vals(vals, "data_limit_gb")
+        if SCHEDULE_FIELDS & vals.keys() and any(
+            sub.state != engine.DRAFT for sub in self
+        ):
+            raise UserError(
+                _(
+                    "The start date and recurrence of a running subscription "
+                    "cannot change. Close it and create a new one."
+                )
+            )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_draft(self):
+        if any(sub.state != engine.DRAFT or sub.grant_ids for sub in self):
+            raise UserError(
+                _(
+                    "Only draft subscriptions without grants can be deleted. "
+                    "Close the subscription instead: its grants stay as the "
+                    "audit trail."
+                )
+            )
+
+    # ------------------------------------------------------------------
+    # Buttons
+    # ------------------------------------------------------------------
+    def action_activate(self):
+        for sub in self:
+            if sub.state != engine.DRAFT:
+                raise UserError(
+                    _("Subscription %(sub)s is already running.", sub=sub.name)
+                )
+        for sub in self:
+            sub.write(
+                {
+                    "state": engine.ACTIVE,
+                    "recurrence_anchor": sub.date_start,
+                    "next_date": sub.date_start,
+                    "last_error": False,
+                }
+            )
+        return True
+
+    def action_close(self):
+        self.write({"state": engine.CLOSED})
+        return True
+
+    def action_run_now(self):
+        """Process these subscriptions now, through the cron's code path."""
+        self._isp_check_manager()
+        self._isp_lock(nowait=True)
+        for company, subs in self.grouped("company_id").items():
+            today = self._isp_today(company)
+            subs.sudo().with_company(company)._isp_process_locked(today)
+        return True
+
+    def action_view_grants(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "isp_data_recurring.isp_data_grant_action"
+        )
+        action["domain"] = [("subscription_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def action_view_invoices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action["domain"] = [("id", "in", self.grant_ids.move_id.ids)]
+        action["context"] = {"default_move_type": "out_invoice"}
+        return action
+
+    # ------------------------------------------------------------------
+    # Engine: the shell around core.engine
+    # ------------------------------------------------------------------
+    def _isp_check_manager(self):
+        if not self.env.user.has_group("isp_data_recurring.group_isp_manager"):
+            raise AccessError(
+                _("Only ISP Managers can run recurring grants by hand.")
+            )
+        self.check_access("write")
+
+    def _isp_rule(self):
+        self.ensure_one()
+        return recurrence.Rule(self.recurrence, self.recurrence_interval)
+
+    @api.model
+    def _isp_today(self, company, date_ref=None):
+        """The calendar day it is for ``company`` (its ISP timezone)."""
+        if date_ref:
+            return fields.Date.to_date(date_ref)
+        return clock.local_today(
+            datetime.now(timezone.utc), company._isp_effective_timezone()
+        )
+
+    @api.model
+    def _isp_batch_size(self):
+        value = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("isp_data_recurring.batch_size", DEFAULT_BATCH_SIZE)
+        )
+        try:
+            return max(int(value), 1)
+        except (TypeError, ValueError):
+            return DEFAULT_BATCH_SIZE
+
+    @api.model
+    def _isp_due_sql(self, company, today, after_id):
+        """Due subscriptions of ``company`` on ``today``, by id after ``after_id``.
+
+        Active ones whose next grant date has come, and every subscription
+        waiting for credit (retried on each run).
+        """
+        return SQL(
+            """
+            FROM isp_subscription
+            WHERE company_id = %(company)s
+              AND id > %(after)s
+              AND (state = %(waiting)s
+                   OR (state = %(active)s AND next_date <= %(today)s))
+            """,
+            company=company.id,
+            after=after_id,
+            waiting=engine.WAITING,
+            active=engine.ACTIVE,
+            today=today,
+        )
+
+    @api.model
+    def _isp_lock_due(self, company, today, after_id, limit):
+        """Lock the next batch of due subscriptions, skipping locked ones."""
+        self.flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                self._isp_due_sql(company, today, after_id),
+                limit,
+            )
+        )
+        subs = self.browse([row[0] for row in rows])
+        subs.invalidate_recordset()
+        return subs
+
+    @api.model
+    def _isp_count_due(self, company, today, after_id):
+        rows = self.env.execute_query(
+            SQL("SELECT count(*) %s", self._isp_due_sql(company, today, after_id))
+        )
+        return rows[0][0]
+
+    def _isp_lock(self, nowait=False):
+        """Lock these subscriptions for processing, as the cron does.
+
+        With ``nowait``, a subscription that another transaction is processing
+        raises a UserError instead of waiting.
+        """
+        if not self:
+            return self
+        self.flush_recordset()
+        lock = SQL("NOWAIT") if nowait else SQL("SKIP LOCKED")
+        try:
+            with self.env.cr.savepoint():
+                rows = self.env.execute_query(
+                    SQL(
+                        "SELECT id FROM isp_subscription WHERE id IN %s "
+                        "ORDER BY id FOR UPDATE %s",
+                        tuple(self.ids),
+                        lock,
+                    )
+                )
+        except (
+            psycopg2.errors.LockNotAvailable,
+            psycopg2.errors.SerializationFailure,
+        ) as exc:
+            raise UserError(
+                _(
+                    "This subscription is being processed right now, by the "
+                    "scheduled action or another user. Reload it in a minute."
+                )
+            ) from exc
+        self.invalidate_recordset()
+        return self.browse([row[0] for row in rows])
+
+    @api.model
+    def _cron_process_due(self, date_ref=None):
+        """Entry point of the scheduled action "ISP: grant recurring data".
+
+        Processes every due subscription of every company, batch by batch.
+        Each batch is locked, invoiced, posted, paid from credit and committed
+        (outside tests) before the next one is taken.
+        """
+        started = time.monotonic()
+        in_cron = bool(self.env.context.get("ir_cron_progress_id"))
+        done = 0
+        companies = self.env["res.company"].sudo().search([])
+        for company in companies:
+            today = self._isp_today(company, date_ref)
+            model = self.sudo().with_company(company)
+            after_id = 0
+            while True:
+                try:
+                    subs = model._isp_lock_due(
+                        company, today, after_id, self._isp_batch_size()
+                    )
+                except psycopg2.errors.SerializationFailure:
+                    # A row changed under our snapshot: leave it to the next run.
+                    _logger.info("ISP grants: serialization conflict, retry later")
+                    self.env.cr.rollback()
+                    return done
+                if not subs:
+                    break
+                after_id = subs.ids[-1]
+                subs._isp_process_locked(today)
+                done += len(subs)
+                remaining = model._isp_count_due(company, today, after_id)
+                self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+                self._isp_commit()
+                if in_cron and time.monotonic() - started > CRON_TIME_BUDGET:
+                    return done
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        return done
+
+    @api.model
+    def _isp_commit(self):
+        if not getattr(threading.current_thread(), "testing", False):
+            self.env.cr.commit()
+
+    def _isp_process_locked(self, today):
+        """Decide, bill and record the grants of these locked subscriptions.
+
+        The whole batch is applied at once (one ``account.move.create``); if
+        that fails, each subscription is applied alone under its own
+        savepoint, so that one bad record is logged and skipped.
+        """
+        plans, errors = self._isp_plan(today)
+        plans = [plan for plan in plans if plan.changes_anything()]
+        if plans:
+            try:
+                with self.env.cr.savepoint():
+                    self._isp_apply(plans, today)
+            except Exception:  # noqa: BLE001 - retried one by one below
+                _logger.info(
+                    "ISP grants: batch of %s failed, retrying one by one",
+                    len(plans),
+                    exc_info=True,
+                )
+                for plan in plans:
+                    try:
+                        with self.env.cr.savepoint():
+                            self._isp_apply([plan], today)
+                    except Exception as exc:  # noqa: BLE001
+                        errors[plan.subscription] = self._isp_error_text(exc)
+        self._isp_record_errors(errors)
+
+    @api.model
+    def _isp_error_text(self, exc):
+        if isinstance(exc, psycopg2.errors.SerializationFailure):
+            return _(
+                "Another transaction changed this subscription meanwhile; it "
+                "will be retried on the next run."
+            )
+        if isinstance(exc, psycopg2.IntegrityError):
+            return _(
+                "This period was already granted by another run; nothing was "
+                "charged twice. (%(error)s)",
+                error=exc.pgerror or exc,
+            )
+        return str(exc.args[0]) if exc.args else str(exc)
+
+    def _isp_record_errors(self, errors):
+        """Write each failed subscription's error on it and in its chatter."""
+        if not errors:
+            return
+        for sub, message in errors.items():
+            _logger.warning("ISP grants: %s skipped: %s", sub.name, message)
+            with self.env.cr.savepoint():
+                sub.with_context(tracking_disable=True).write(
+                    {"last_error": message}
+                )
+                sub._message_log(
+                    body=Markup("<p>%s</p><p>%s</p>")
+                    % (_("Recurring grant failed, it will be retried:"), message)
+                )
+
+    # -- planning: read everything the core needs, in few queries ---------
+    def _isp_plan(self, today):
+        company = self.env.company
+        rounding = credit.to_decimal(company.currency_id.rounding)
+        credit_subs = self.filtered(lambda s: s.recurring_mode == engine.CREDIT)
+        balances = self._isp_receivable_balances(
+            credit_subs.commercial_partner_id, company
+        )
+        ledger = engine.CreditLedger(
+            {pid: credit.available_credit(bal) for pid, bal in balances.items()}
+        )
+        fpos_of = self._isp_fiscal_position_getter(company)
+        totals = {}
+        plans, errors = [], {}
+        for sub in self:
+            try:
+                sub._isp_check_billable()
+                fpos = fpos_of(sub.commercial_partner_id)
+                key = (sub.product_id.id, sub.price_unit, fpos.id)
+                if key not in totals:
+                    totals[key] = sub._isp_grant_total(fpos)
+                taxes, total = totals[key]
+                partner_key = sub.commercial_partner_id.id
+                available = (
+                    ledger.balance(partner_key)
+                    if sub.recurring_mode == engine.CREDIT
+                    else None
+                )
+                decision = engine.decide(
+                    sub._isp_core_subscription(total), today, available, rounding
+                )
+                if decision.charged:
+                    ledger.consume(partner_key, decision.charged)
+                plans.append(GrantPlan(sub, decision, total, available, taxes, fpos))
+            except Exception as exc:  # noqa: BLE001 - one bad record is skipped
+                errors[sub] = self._isp_error_text(exc)
+        return plans, errors
+
+    def _isp_core_subscription(self, total):
+        self.ensure_one()
+        return engine.Subscription(
+            mode=self.recurring_mode,
+            state=self.state,
+            rule=self._isp_rule(),
+            anchor=self.recurrence_anchor or self.date_start,
+            next_date=self.next_date or self.date_start,
+            total=total,
+        )
+
+    def _isp_check_billable(self):
+        """Raise a UserError telling the accountant what blocks billing."""
+        self.ensure_one()
+        product = self.product_id
+        if not product.active or not product.product_tmpl_id.active:
+            raise UserError(
+                _(
+                    "The package %(product)s is archived. Restore it or close "
+                    "this subscription.",
+                    product=product.display_name,
+                )
+            )
+        if product.company_id and product.company_id != self.company_id:
+            raise UserError(
+                _(
+                    "The package %(product)s belongs to another company.",
+                    product=product.display_name,
+                )
+            )
+        if self.recurring_mode == engine.CREDIT or self.invoice_policy != "none":
+            partner = self.commercial_partner_id.with_company(self.company_id)
+            account = partner.property_account_receivable_id
+            if not account or account.deprecated:
+                raise UserError(
+                    _(
+                        "Subscriber %(partner)s has no receivable account in "
+                        "%(company)s. Set one on the contact's Accounting tab.",
+                        partner=partner.display_name,
+                        company=self.company_id.name,
+                    )
+                )
+            if account.account_type != "asset_receivable":
+                raise UserError(
+                    _(
+                        "The receivable account %(account)s of %(partner)s is "
+                        "not of type Receivable. Fix it on the contact's "
+                        "Accounting tab.",
+                        account=account.display_name,
+                        partner=partner.display_name,
+                    )
+                )
+            income = product.with_company(
+                self.company_id
+            )._get_product_accounts()["income"]
+            if not income:
+                raise UserError(
+                    _(
+                        "The package %(product)s has no income account. Set one "
+                        "on the product or its category.",
+                        product=product.display_name,
+                    )
+                )
+
+    def _isp_grant_total(self, fiscal_position):
+        """Taxes and total (taxes included) of one period's invoice."""
+        self.ensure_one()
+        taxes = self.product_id.taxes_id._filter_taxes_by_company(self.company_id)
+        taxes = fiscal_position.map_tax(taxes)
+        result = taxes.compute_all(
+            self.price_unit,
+            currency=self.currency_id,
+            quantity=1.0,
+            product=self.product_id,
+            partner=self.commercial_partner_id,
+        )
+        return taxes, credit.to_decimal(result["total_included"])
+
+    @api.model
+    def _isp_fiscal_position_getter(self, company):
+        """Return ``partner -> fiscal position``, as invoices would pick it.
+
+        Auto-applied fiscal positions cost a search per partner, so it is only
+        done when the company has some.
+        """
+        fpos_model = self.env["account.fiscal.position"].with_company(company)
+        has_auto = bool(
+            fpos_model.search_count(
+                fpos_model._check_company_domain(company) + [("auto_apply", "=", True)],
+                limit=1,
+            )
+        )
+        cache = {}
+
+        def fiscal_position_of(partner):
+            if partner.id not in cache:
+                if has_auto:
+                    cache[partner.id] = fpos_model._get_fiscal_position(partner)
+                else:
+                    cache[partner.id] = partner.with_company(
+                        company
+                    ).property_account_position_id
+            return cache[partner.id]
+
+        return fiscal_position_of
+
+    @api.model
+    def _isp_receivable_domain(self, partners, company):
+        return [
+            ("partner_id", "in", partners.ids),
+            ("company_id", "child_of", company.root_id.id),
+            ("account_id.account_type", "=", "asset_receivable"),
+            ("parent_state", "=", "posted"),
+            ("reconciled", "=", False),
+        ]
+
+    @api.model
+    def _isp_receivable_balances(self, partners, company):
+        """Receivable balance per commercial partner, in one query.
+
+        The prepaid credit is minus this balance (see core.credit).
+        """
+        if not partners:
+            return {}
+        groups = (
+            self.env["account.move.line"]
+            .sudo()
+            ._read_group(
+                self._isp_receivable_domain(partners, company),
+                ["partner_id"],
+                ["amount_residual:sum"],
+            )
+        )
+        balances = {partner.id: Decimal(0) for partner in partners}
+        for partner, residual in groups:
+            balances[partner.id] = credit.to_decimal(residual)
+        return balances
+
+    # -- applying: one move create, one post, one reconcile plan ----------
+    def _isp_apply(self, plans, today):
+        company = self.env.company
+        Move = self.env["account.move"].sudo().with_company(company)
+        move_vals, move_keys = [], []
+        for plan in plans:
+            policy = plan.subscription._isp_invoice_policy()
+            if policy == "none":
+                continue
+            for period in plan.decision.grants:
+                move_vals.append(plan.subscription._isp_prepare_invoice_vals(
+                    plan, period, today))
+                move_keys.append((plan.subscription.id, period.start, policy))
+        moves = Move.create(move_vals) if move_vals else Move
+        move_of = {}
+        to_post = Move
+        for move, (sub_id, start, policy) in zip(moves, move_keys, strict=True):
+            move_of[(sub_id, start)] = move
+            if policy == "posted":
+                to_post |= move
+        if to_post:
+            to_post.action_post()
+        self._isp_pay_from_credit(plans, move_of, company)
+
+        grant_vals = []
+        for plan in plans:
+            grant_vals.extend(plan.subscription._isp_prepare_grant_vals(plan, move_of))
+        grants = self.env["isp.data.grant"].sudo().create(grant_vals)
+        self._isp_write_results(plans)
+        self._isp_log_results(plans, grants)
+
+    def _isp_invoice_policy(self):
+        """Credit-based grants are always invoiced, posted and paid."""
+        self.ensure_one()
+        if self.recurring_mode == engine.CREDIT:
+            return "posted"
+        return self.invoice_policy
+
+    def _isp_prepare_invoice_vals(self, plan, period, today):
+        self.ensure_one()
+        return {
+            "move_type": "out_invoice",
+            "partner_id": self.partner_id.id,
+            "company_id": self.company_id.id,
+            "currency_id": self.currency_id.id,
+            "invoice_date": today,
+            "fiscal_position_id": plan.fiscal_position.id,
+            "invoice_origin": self.name,
+            "invoice_line_ids": [
+                Command.create(self._isp_prepare_invoice_line_vals(plan, period))
+            ],
+        }
+
+    def _isp_prepare_invoice_line_vals(self, plan, period):
+        self.ensure_one()
+        lang = self.partner_id.lang or self.env.lang
+        label = _(
+            "%(package)s: %(data)s, %(start)s to %(end)s",
+            package=self.product_id.display_name,
+            data=units.format_data(self.data_limit_gb),
+            start=format_date(self.env, period.start, lang_code=lang),
+            end=format_date(self.env, period.end, lang_code=lang),
+        )
+        return {
+            "product_id": self.product_id.id,
+            "name": label,
+            "quantity": 1.0,
+            "price_unit": self.price_unit,
+            "tax_ids": [Command.set(plan.taxes.ids)],
+        }
+
+    @api.model
+    def _isp_pay_from_credit(self, plans, move_of, company):
+        """Reconcile credit-based invoices with the subscribers' credit lines.
+
+        One reconciliation plan for the batch: per subscriber, its new
+        invoices' receivable lines with its outstanding payments and credit
+        notes. A credit-based invoice that is not fully paid afterwards aborts
+        the batch: no grant may exist without its deduction.
+        """
+        paid_moves = self.env["account.move"]
+        for plan in plans:
+            if plan.subscription.recurring_mode != engine.CREDIT:
+                continue
+            for period in plan.decision.grants:
+                paid_moves |= move_of[(plan.subscription.id, period.start)]
+        if not paid_moves:
+            return
+        partners = paid_moves.commercial_partner_id
+        AML = self.env["account.move.line"].sudo()
+        outstanding = AML.search(
+            self._isp_receivable_domain(partners, company)
+            + [("amount_residual", "<", 0)],
+            order="date, id",
+        )
+        new_lines = paid_moves.line_ids.filtered(
+            lambda line: line.account_type == "asset_receivable"
+        )
+        plan_lines = []
+        for partner in partners:
+            lines = new_lines.filtered(lambda line, p=partner: line.partner_id == p)
+            lines |= outstanding.filtered(lambda line, p=partner: line.partner_id == p)
+            plan_lines.append(lines)
+        AML._reconcile_plan(plan_lines)
+        unpaid = paid_moves.filtered(
+            lambda move: not move.currency_id.is_zero(move.amount_residual)
+        )
+        if unpaid:
+            raise UserError(
+                _(
+                    "The prepaid credit of %(partners)s did not cover invoice(s) "
+                    "%(moves)s; nothing was granted.",
+                    partners=", ".join(unpaid.partner_id.mapped("display_name")),
+                    moves=", ".join(unpaid.mapped("name")),
+                )
+            )
+
+    def _isp_prepare_grant_vals(self, plan, move_of):
+        self.ensure_one()
+        decision = plan.decision
+        common = {
+            "subscription_id": self.id,
+            "partner_id": self.partner_id.id,
+            "company_id": self.company_id.id,
+            "currency_id": self.currency_id.id,
+            "credit_before": float(plan.credit) if plan.credit is not None else 0.0,
+        }
+        vals_list = []
+        for period in decision.grants:
+            move = move_of.get((self.id, period.start))
+            vals_list.append(
+                dict(
+                    common,
+                    period_start=period.start,
+                    period_end=period.end,
+                    state="granted",
+                    data_gb=self.data_limit_gb,
+                    amount=float(plan.total),
+                    move_id=move.id if move else False,
+                )
+            )
+        for skip in decision.skips:
+            vals_list.append(
+                dict(
+                    common,
+                    period_start=skip.period.start,
+                    period_end=skip.period.end,
+                    state="skipped",
+                    reason=skip.reason,
+                    data_gb=0.0,
+                    amount=0.0,
+                )
+            )
+        return vals_list
+
+    @api.model
+    def _isp_write_results(self, plans):
+        """Write the new schedule, grouped so equal values share one UPDATE."""
+        groups = defaultdict(list)
+        for plan in plans:
+            decision = plan.decision
+            sub = plan.subscription
+            valid_until = sub.valid_until
+            if decision.grants:
+                valid_until = max(period.end for period in decision.grants)
+            key = (decision.state, decision.anchor, decision.next_date, valid_until)
+            groups[key].append(sub.id)
+        for (state, anchor, next_date, valid_until), ids in groups.items():
+            self.browse(ids).with_context(tracking_disable=True).write(
+                {
+                    "state": state,
+                    "recurrence_anchor": anchor,
+                    "next_date": next_date,
+                    "valid_until": valid_until,
+                    "last_error": False,
+                }
+            )
+
+    @api.model
+    def _isp_log_results(self, plans, grants):
+        """One chatter note per subscription, posted in one batch."""
+        grants_of = grants.grouped("subscription_id")
+        bodies = {}
+        for plan in plans:
+            sub = plan.subscription
+            sub_grants = grants_of.get(sub)
+            if sub_grants:
+                bodies[sub.id] = Markup("<br/>").join(
+                    sub._isp_grant_message(grant) for grant in sub_grants
+                )
+        if bodies:
+            self.browse(list(bodies))._message_log_batch(bodies=bodies)
+
+    def _isp_grant_message(self, grant):
+        self.ensure_one()
+        period = _(
+            "%(start)s to %(end)s",
+            start=format_date(self.env, grant.period_start),
+            end=format_date(self.env, grant.period_end),
+        )
+        if grant.state == "granted":
+            message = _(
+                "Granted %(data)s for %(period)s, %(amount)s",
+                data=units.format_data(grant.data_gb),
+                period=period,
+                amount=format_amount(self.env, grant.amount, grant.currency_id),
+            )
+            if grant.move_id:
+                message += _(
+                    " (invoice %(invoice)s, %(payment)s)",
+                    invoice=grant.move_id.name or _("draft"),
+                    payment=dict(
+                        grant.move_id._fields["payment_state"]._description_selection(
+                            self.env
+                        )
+                    ).get(grant.move_id.payment_state, ""),
+                )
+            return escape(message)
+        if grant.reason == engine.INSUFFICIENT:
+            return escape(
+                _(
+                    "Skipped %(period)s: credit %(credit)s does not cover "
+                    "%(price)s. The subscription resumes as soon as the credit is "
+                    "topped up.",
+                    period=period,
+                    credit=format_amount(
+                        self.env, grant.credit_before, grant.currency_id
+                    ),
+                    price=self._isp_total_text(),
+                )
+            )
+        return escape(
+            _("Skipped %(period)s: missed while grants were not running, not "
+              "charged.", period=period)
+        )
+
+    def _isp_total_text(self):
+        self.ensure_one()
+        return format_amount(self.env, self.price_unit, self.currency_id) + (
+            _(" + taxes") if self.product_id.taxes_id else ""
+        )

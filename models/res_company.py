@@ -1,0 +1,19 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo import fields, models
+from odoo.addons.base.models.res_partner import _tz_get
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    isp_timezone = fields.Selection(
+        _tz_get,
+        string="ISP Timezone",
+        help="Timezone that decides which day it is when recurring data is "
+        "granted. Empty: the timezone of the company's address, else UTC.",
+    )
+
+    def _isp_effective_timezone(self):
+        """The timezone name used for "today" in this company."""
+        self.ensure_one()
+        return self.isp_timezone or self.partner_id.tz or "UTC"

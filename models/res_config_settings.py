@@ -1,0 +1,28 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+DEFAULT_BATCH_SIZE = 200
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    isp_timezone = fields.Selection(
+        related="company_id.isp_timezone", readonly=False
+    )
+    isp_batch_size = fields.Integer(
+        string="Grant Batch Size",
+        config_parameter="isp_data_recurring.batch_size",
+        default=DEFAULT_BATCH_SIZE,
+        help="How many subscriptions the scheduled action processes, invoices "
+        "and commits together.",
+    )
+
+    @api.constrains("isp_batch_size")
+    def _check_isp_batch_size(self):
+        for settings in self:
+            if settings.isp_batch_size < 1:
+                raise ValidationError(
+                    _("The grant batch size must be 1 or more (200 is a good value).")
+                )

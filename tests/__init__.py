@@ -1,0 +1,4 @@
+from . import test_services
+from . import test_security
+from . import test_recurring_engine
+from . import test_recurring_robustness
