@@ -5,3 +5,5 @@ from . import res_company
 from . import res_config_settings
 from . import isp_data_grant
 from . import isp_subscription
+from . import sale_order
+from . import sale_order_line

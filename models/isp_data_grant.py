@@ -53,6 +53,13 @@ class IspDataGrant(models.Model):
         aggregator="sum",
         help="Total of the grant's invoice, taxes included (0 when skipped).",
     )
+    price_total = fields.Monetary(
+        string="Period Price",
+        readonly=True,
+        aggregator=None,
+        help="Price of the period, taxes included: charged when granted, "
+        "missing from the credit when skipped.",
+    )
     credit_before = fields.Monetary(
         string="Credit Before",
         readonly=True,
@@ -107,6 +114,35 @@ class IspDataGrant(models.Model):
                 f"{grant.subscription_id.name or ''} "
                 f"{fields.Date.to_string(grant.period_start) or ''}"
             ).strip()
+
+    def _isp_notify_subscribers(self):
+        """Queue the subscriber e-mails of these new grants (mail queue).
+
+        "Data granted" can be switched off per company; "Insufficient credit"
+        is on by default. Subscribers without an e-mail address are skipped:
+        the chatter note of the subscription says so.
+        """
+        templates = (
+            (
+                self.filtered(
+                    lambda g: g.state == "granted" and g.company_id.isp_notify_granted
+                ),
+                "isp_data_recurring.mail_template_data_granted",
+            ),
+            (
+                self.filtered(
+                    lambda g: g.reason == engine.INSUFFICIENT
+                    and g.company_id.isp_notify_insufficient
+                ),
+                "isp_data_recurring.mail_template_insufficient_credit",
+            ),
+        )
+        for grants, xmlid in templates:
+            grants = grants.filtered(lambda g: g.partner_id.email)
+            if grants:
+                template = self.env.ref(xmlid, raise_if_not_found=False)
+                if template:
+                    template.sudo().send_mail_batch(grants.ids, force_send=False)
 
     def write(self, vals):
         raise UserError(

@@ -48,6 +48,7 @@ class GrantPlan:
     credit: Decimal | None
     taxes: models.BaseModel
     fiscal_position: models.BaseModel
+    today: object
 
     def changes_anything(self):
         decision, sub = self.decision, self.subscription
@@ -194,6 +195,30 @@ class IspSubscription(models.Model):
     )
     grant_count = fields.Integer(compute="_compute_grant_count")
     last_error = fields.Text(readonly=True, copy=False)
+    waiting_since = fields.Date(
+        readonly=True,
+        copy=False,
+        help="First day of the current wait for credit.",
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        tracking=True,
+        help="The accountant reminded when the subscription waits for credit.",
+    )
+    sale_line_id = fields.Many2one(
+        "sale.order.line",
+        string="Order Line",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The sale order line this subscription was sold on. Its first "
+        "grant bills that line.",
+    )
+    sale_order_id = fields.Many2one(
+        related="sale_line_id.order_id", string="Sale Order", store=True
+    )
 
     @api.depends("product_id")
     def _compute_from_product(self):
@@ -501,6 +526,29 @@ class IspSubscription(models.Model):
         return done
 
     @api.model
+    def _isp_retry_waiting(self, partners):
+        """Retry at once the waiting subscriptions of ``partners``.
+
+        Called when credit arrives (a posted customer payment). Same locks and
+        code path as the cron; subscriptions being processed elsewhere are
+        skipped and the cron retries them.
+        """
+        waiting = (
+            self.sudo()
+            .search(
+                [
+                    ("commercial_partner_id", "in", partners.commercial_partner_id.ids),
+                    ("state", "=", engine.WAITING),
+                ]
+            )
+        )
+        for company, subs in waiting.grouped("company_id").items():
+            locked = subs.with_company(company)._isp_lock()
+            if locked:
+                locked._isp_process_locked(self._isp_today(company))
+        return waiting
+
+    @api.model
     def _isp_commit(self):
         if not getattr(threading.current_thread(), "testing", False):
             self.env.cr.commit()
@@ -595,7 +643,9 @@ class IspSubscription(models.Model):
                 )
                 if decision.charged:
                     ledger.consume(partner_key, decision.charged)
-                plans.append(GrantPlan(sub, decision, total, available, taxes, fpos))
+                plans.append(
+                    GrantPlan(sub, decision, total, available, taxes, fpos, today)
+                )
             except Exception as exc:  # noqa: BLE001 - one bad record is skipped
                 errors[sub] = self._isp_error_text(exc)
         return plans, errors
@@ -747,9 +797,11 @@ class IspSubscription(models.Model):
             policy = plan.subscription._isp_invoice_policy()
             if policy == "none":
                 continue
+            bills_order = plan.subscription._isp_bills_order_line()
             for period in plan.decision.grants:
                 move_vals.append(plan.subscription._isp_prepare_invoice_vals(
-                    plan, period, today))
+                    plan, period, today, bills_order))
+                bills_order = False
                 move_keys.append((plan.subscription.id, period.start, policy))
         moves = Move.create(move_vals) if move_vals else Move
         move_of = {}
@@ -768,6 +820,7 @@ class IspSubscription(models.Model):
         grants = self.env["isp.data.grant"].sudo().create(grant_vals)
         self._isp_write_results(plans)
         self._isp_log_results(plans, grants)
+        grants._isp_notify_subscribers()
 
     def _isp_invoice_policy(self):
         """Credit-based grants are always invoiced, posted and paid."""
@@ -776,8 +829,25 @@ class IspSubscription(models.Model):
             return "posted"
         return self.invoice_policy
 
-    def _isp_prepare_invoice_vals(self, plan, period, today):
+    def _isp_bills_order_line(self):
+        """The first grant bills the order line the package was sold on."""
         self.ensure_one()
+        line = self.sale_line_id
+        return bool(line) and not line.invoice_lines.filtered(
+            lambda aml: aml.move_id.state != "cancel"
+        )
+
+    def _isp_prepare_invoice_vals(self, plan, period, today, bills_order=False):
+        self.ensure_one()
+        line_vals = self._isp_prepare_invoice_line_vals(plan, period)
+        if bills_order:
+            order_line = self.sale_line_id
+            line_vals.update(
+                quantity=order_line.product_uom_qty,
+                price_unit=order_line.price_unit,
+                discount=order_line.discount,
+                sale_line_ids=[Command.link(order_line.id)],
+            )
         return {
             "move_type": "out_invoice",
             "partner_id": self.partner_id.id,
@@ -785,10 +855,8 @@ class IspSubscription(models.Model):
             "currency_id": self.currency_id.id,
             "invoice_date": today,
             "fiscal_position_id": plan.fiscal_position.id,
-            "invoice_origin": self.name,
-            "invoice_line_ids": [
-                Command.create(self._isp_prepare_invoice_line_vals(plan, period))
-            ],
+            "invoice_origin": self.sale_order_id.name or self.name,
+            "invoice_line_ids": [Command.create(line_vals)],
         }
 
     def _isp_prepare_invoice_line_vals(self, plan, period):
@@ -864,6 +932,7 @@ class IspSubscription(models.Model):
             "company_id": self.company_id.id,
             "currency_id": self.currency_id.id,
             "credit_before": float(plan.credit) if plan.credit is not None else 0.0,
+            "price_total": float(plan.total),
         }
         vals_list = []
         for period in decision.grants:
@@ -903,15 +972,26 @@ class IspSubscription(models.Model):
             valid_until = sub.valid_until
             if decision.grants:
                 valid_until = max(period.end for period in decision.grants)
-            key = (decision.state, decision.anchor, decision.next_date, valid_until)
+            waiting_since = False
+            if decision.state == engine.WAITING:
+                waiting_since = sub.waiting_since or plan.today
+            key = (
+                decision.state,
+                decision.anchor,
+                decision.next_date,
+                valid_until,
+                waiting_since,
+            )
             groups[key].append(sub.id)
-        for (state, anchor, next_date, valid_until), ids in groups.items():
+        for key, ids in groups.items():
+            state, anchor, next_date, valid_until, waiting_since = key
             self.browse(ids).with_context(tracking_disable=True).write(
                 {
                     "state": state,
                     "recurrence_anchor": anchor,
                     "next_date": next_date,
                     "valid_until": valid_until,
+                    "waiting_since": waiting_since,
                     "last_error": False,
                 }
             )
@@ -955,7 +1035,7 @@ class IspSubscription(models.Model):
                         )
                     ).get(grant.move_id.payment_state, ""),
                 )
-            return escape(message)
+            return escape(message) + self._isp_no_email_text()
         if grant.reason == engine.INSUFFICIENT:
             return escape(
                 _(
@@ -966,16 +1046,16 @@ class IspSubscription(models.Model):
                     credit=format_amount(
                         self.env, grant.credit_before, grant.currency_id
                     ),
-                    price=self._isp_total_text(),
+                    price=format_amount(self.env, grant.price_total, grant.currency_id),
                 )
-            )
+            ) + self._isp_no_email_text()
         return escape(
             _("Skipped %(period)s: missed while grants were not running, not "
               "charged.", period=period)
         )
 
-    def _isp_total_text(self):
+    def _isp_no_email_text(self):
         self.ensure_one()
-        return format_amount(self.env, self.price_unit, self.currency_id) + (
-            _(" + taxes") if self.product_id.taxes_id else ""
-        )
+        if self.partner_id.email:
+            return ""
+        return escape(_(" The subscriber has no e-mail address: not notified."))

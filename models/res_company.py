@@ -12,6 +12,22 @@ class ResCompany(models.Model):
         help="Timezone that decides which day it is when recurring data is "
         "granted. Empty: the timezone of the company's address, else UTC.",
     )
+    isp_notify_granted = fields.Boolean(
+        string="Notify Granted Data",
+        default=True,
+        help="E-mail subscribers each time data is granted.",
+    )
+    isp_notify_insufficient = fields.Boolean(
+        string="Notify Insufficient Credit",
+        default=True,
+        help="E-mail subscribers when a period is skipped for lack of credit.",
+    )
+    isp_waiting_activity_days = fields.Integer(
+        string="Waiting-for-Credit Reminder (days)",
+        default=7,
+        help="Schedule an activity for the responsible accountant when a "
+        "subscription has waited for credit this many days.",
+    )
 
     def _isp_effective_timezone(self):
         """The timezone name used for "today" in this company."""

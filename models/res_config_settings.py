@@ -11,6 +11,15 @@ class ResConfigSettings(models.TransientModel):
     isp_timezone = fields.Selection(
         related="company_id.isp_timezone", readonly=False
     )
+    isp_notify_granted = fields.Boolean(
+        related="company_id.isp_notify_granted", readonly=False
+    )
+    isp_notify_insufficient = fields.Boolean(
+        related="company_id.isp_notify_insufficient", readonly=False
+    )
+    isp_waiting_activity_days = fields.Integer(
+        related="company_id.isp_waiting_activity_days", readonly=False
+    )
     isp_batch_size = fields.Integer(
         string="Grant Batch Size",
         config_parameter="isp_data_recurring.batch_size",
