@@ -50,3 +50,31 @@ def can_afford(credit, total, rounding):
     if total < 0:
         raise ValueError("The total of a grant cannot be negative.")
     return round_money(credit, rounding) >= round_money(total, rounding)
+
+
+# A top-up of a billion or more, in any currency, is a typing error.
+TOP_UP_LIMIT = Decimal(10) ** 9
+NOT_POSITIVE = "not_positive"
+TOO_LARGE = "too_large"
+
+
+def top_up_problem(amount, rounding, limit=TOP_UP_LIMIT):
+    """Why ``amount`` cannot be a top-up: NOT_POSITIVE or TOO_LARGE, else None.
+
+    An amount that rounds to zero at the currency's rounding is not positive.
+    Raises ValueError when ``amount`` is not a finite number.
+    """
+    amount = to_decimal(amount)
+    if amount <= 0:
+        return NOT_POSITIVE
+    if amount >= limit:
+        return TOO_LARGE
+    if round_money(amount, rounding) <= 0:
+        return NOT_POSITIVE
+    return None
+
+
+def missing_credit(credit, total, rounding):
+    """How much credit is still needed to cover ``total``: 0 when covered."""
+    gap = round_money(total, rounding) - round_money(credit, rounding)
+    return max(gap, Decimal(0))

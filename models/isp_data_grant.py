@@ -131,8 +131,10 @@ class IspDataGrant(models.Model):
             ),
             (
                 self.filtered(
-                    lambda g: g.reason == engine.INSUFFICIENT
-                    and g.company_id.isp_notify_insufficient
+                    lambda g: (
+                        g.reason == engine.INSUFFICIENT
+                        and g.company_id.isp_notify_insufficient
+                    )
                 ),
                 "isp_data_recurring.mail_template_insufficient_credit",
             ),

@@ -36,9 +36,7 @@ class IspServiceCategory(models.Model):
         help="Leave empty to share this category between all companies.",
     )
     active = fields.Boolean(default=True)
-    service_count = fields.Integer(
-        string="Services", compute="_compute_service_count"
-    )
+    service_count = fields.Integer(string="Services", compute="_compute_service_count")
 
     @api.depends("name", "parent_id.complete_name")
     def _compute_complete_name(self):

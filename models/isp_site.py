@@ -74,9 +74,7 @@ class IspSite(models.Model):
     @api.depends("code", "name")
     def _compute_display_name(self):
         for site in self:
-            site.display_name = (
-                f"[{site.code}] {site.name}" if site.code else site.name
-            )
+            site.display_name = f"[{site.code}] {site.name}" if site.code else site.name
 
     @api.constrains("latitude", "longitude")
     def _check_coordinates(self):

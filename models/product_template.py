@@ -139,17 +139,18 @@ class ProductTemplate(models.Model):
                     )
                 )
 
-    @api.constrains(
-        "isp_recurrence", "isp_recurrence_interval", "isp_data_limit_gb"
-    )
+    @api.constrains("isp_recurrence", "isp_recurrence_interval", "isp_data_limit_gb")
     def _check_isp_recurrence(self):
         for template in self:
             try:
                 units.normalize_data_limit(template.isp_data_limit_gb)
             except ValueError as exc:
                 raise ValidationError(
-                    _("%(service)s: %(error)s", service=template.display_name,
-                      error=str(exc))
+                    _(
+                        "%(service)s: %(error)s",
+                        service=template.display_name,
+                        error=str(exc),
+                    )
                 ) from exc
             if template.isp_recurrence and template.isp_recurrence_interval < 1:
                 raise ValidationError(

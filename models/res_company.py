@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import fields, models
+
 from odoo.addons.base.models.res_partner import _tz_get
 
 
@@ -26,7 +27,8 @@ class ResCompany(models.Model):
         string="Waiting-for-Credit Reminder (days)",
         default=7,
         help="Schedule an activity for the responsible accountant when a "
-        "subscription has waited for credit this many days.",
+        "subscription has waited for credit this many days. 0 turns the "
+        "reminder off.",
     )
 
     def _isp_effective_timezone(self):

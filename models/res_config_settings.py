@@ -8,9 +8,7 @@ DEFAULT_BATCH_SIZE = 200
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
-    isp_timezone = fields.Selection(
-        related="company_id.isp_timezone", readonly=False
-    )
+    isp_timezone = fields.Selection(related="company_id.isp_timezone", readonly=False)
     isp_notify_granted = fields.Boolean(
         related="company_id.isp_notify_granted", readonly=False
     )

@@ -20,9 +20,11 @@ class SaleOrder(models.Model):
         """Confirming an order starts one subscription per recurring line."""
         res = super()._action_confirm()
         lines = self.order_line.filtered(
-            lambda line: line.product_id.isp_is_recurring
-            and not line.display_type
-            and not line.isp_subscription_ids
+            lambda line: (
+                line.product_id.isp_is_recurring
+                and not line.display_type
+                and not line.isp_subscription_ids
+            )
         )
         if lines:
             vals_list = [

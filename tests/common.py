@@ -40,8 +40,17 @@ class IspCommon(AccountTestInvoicingCommon):
         )
 
     @classmethod
-    def _create_package(cls, name, price, recurrence, data_gb=0.0, interval=1,
-                        mode="credit", policy="posted", taxes=None):
+    def _create_package(
+        cls,
+        name,
+        price,
+        recurrence,
+        data_gb=0.0,
+        interval=1,
+        mode="credit",
+        policy="posted",
+        taxes=None,
+    ):
         template = cls.env["product.template"].create(
             {
                 "name": name,
@@ -64,7 +73,9 @@ class IspCommon(AccountTestInvoicingCommon):
 
     @classmethod
     def _create_partner(cls, name="Subscriber", credit=0.0, when=date(2026, 1, 1)):
-        partner = cls.env["res.partner"].create({"name": name, "email": "s@example.com"})
+        partner = cls.env["res.partner"].create(
+            {"name": name, "email": "s@example.com"}
+        )
         if credit:
             cls._top_up(partner, credit, when)
         return partner
@@ -86,8 +97,9 @@ class IspCommon(AccountTestInvoicingCommon):
         return payment
 
     @classmethod
-    def _subscribe(cls, partner, product, start=date(2026, 1, 5), activate=True,
-                   **vals):
+    def _subscribe(
+        cls, partner, product, start=date(2026, 1, 5), activate=True, **vals
+    ):
         sub = cls.env["isp.subscription"].create(
             dict(
                 {

@@ -22,7 +22,8 @@ class TestCreditBasedGrants(IspCommon):
         self.assertEqual(grant.amount, 5.0)
         self.assertEqual(grant.credit_before, 20.0)
         self.assertEqual(
-            (grant.period_start, grant.period_end), (date(2026, 1, 5), date(2026, 1, 11))
+            (grant.period_start, grant.period_end),
+            (date(2026, 1, 5), date(2026, 1, 11)),
         )
         invoice = grant.move_id
         self.assertEqual(invoice.state, "posted")
@@ -57,7 +58,9 @@ class TestCreditBasedGrants(IspCommon):
         self.run_cron(date(2026, 1, 7))
         self.assertEqual(len(sub.grant_ids), 1)
 
-        self._top_up(partner, 10.0, date(2026, 1, 9))
+        # The payment itself resumes the subscription; the cron finds nothing.
+        with freeze_time("2026-01-09 10:00:00"):
+            self._top_up(partner, 10.0, date(2026, 1, 9))
         self.run_cron(date(2026, 1, 9))
         granted = sub.grant_ids.filtered(lambda g: g.state == "granted")
         self.assertEqual(len(granted), 1)
@@ -69,8 +72,13 @@ class TestCreditBasedGrants(IspCommon):
 
     def test_taxes_count_in_the_credit_check(self):
         tax = self.env["account.tax"].create(
-            {"name": "VAT 15", "amount": 15.0, "amount_type": "percent",
-             "type_tax_use": "sale", "company_id": self.company.id}
+            {
+                "name": "VAT 15",
+                "amount": 15.0,
+                "amount_type": "percent",
+                "type_tax_use": "sale",
+                "company_id": self.company.id,
+            }
         )
         product = self._create_package(
             "Taxed weekly", price=5.0, recurrence="weekly", data_gb=5.0, taxes=tax
@@ -127,13 +135,21 @@ class TestCreditBasedGrants(IspCommon):
     def test_monthly_anchor_on_the_31st_never_drifts(self):
         partner = self._create_partner(credit=100.0)
         sub = self._subscribe(partner, self.monthly_10gb, start=date(2026, 1, 31))
-        for day in (date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31),
-                    date(2026, 4, 30)):
+        for day in (
+            date(2026, 1, 31),
+            date(2026, 2, 28),
+            date(2026, 3, 31),
+            date(2026, 4, 30),
+        ):
             self.run_cron(day)
         self.assertEqual(
             sub.grant_ids.sorted("period_start").mapped("period_start"),
-            [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31),
-             date(2026, 4, 30)],
+            [
+                date(2026, 1, 31),
+                date(2026, 2, 28),
+                date(2026, 3, 31),
+                date(2026, 4, 30),
+            ],
         )
         self.assertEqual(set(sub.grant_ids.mapped("state")), {"granted"})
         self.assertEqual(sub.next_date, date(2026, 5, 31))
@@ -185,12 +201,16 @@ class TestCreditBasedGrants(IspCommon):
 class TestOneOffGrants(IspCommon):
     def test_one_off_grants_even_with_a_negative_balance(self):
         product = self._create_package(
-            "Corporate", price=30.0, recurrence="monthly", data_gb=100.0,
+            "Corporate",
+            price=30.0,
+            recurrence="monthly",
+            data_gb=100.0,
             mode="one_off",
         )
         partner = self._create_partner("Postpaid")
-        self.init_invoice("out_invoice", partner=partner, amounts=[40.0], taxes=[],
-                          post=True)
+        self.init_invoice(
+            "out_invoice", partner=partner, amounts=[40.0], taxes=[], post=True
+        )
         self.assertAlmostEqual(self.prepaid_credit(partner), -40.0)
         sub = self._subscribe(partner, product)
         self.run_cron(date(2026, 1, 5))
@@ -203,8 +223,12 @@ class TestOneOffGrants(IspCommon):
 
     def test_invoice_policies_none_and_draft(self):
         product = self._create_package(
-            "Pre-authorized", price=30.0, recurrence="monthly", data_gb=50.0,
-            mode="one_off", policy="none",
+            "Pre-authorized",
+            price=30.0,
+            recurrence="monthly",
+            data_gb=50.0,
+            mode="one_off",
+            policy="none",
         )
         partner = self._create_partner("Preauth")
         sub_none = self._subscribe(partner, product)
@@ -217,7 +241,10 @@ class TestOneOffGrants(IspCommon):
 
     def test_downtime_grants_every_missed_period_in_order(self):
         product = self._create_package(
-            "Corporate", price=30.0, recurrence="monthly", data_gb=100.0,
+            "Corporate",
+            price=30.0,
+            recurrence="monthly",
+            data_gb=100.0,
             mode="one_off",
         )
         partner = self._create_partner("Postpaid")

@@ -46,8 +46,10 @@ class TestRobustness(IspCommon):
         self.assertTrue(all(subs.mapped("last_error")))
         self.assertFalse(
             self.env["account.move"].search(
-                [("partner_id", "in", [p.id for p in partners]),
-                 ("move_type", "=", "out_invoice")]
+                [
+                    ("partner_id", "in", [p.id for p in partners]),
+                    ("move_type", "=", "out_invoice"),
+                ]
             ),
             "no invoice survives without its grant",
         )
@@ -85,15 +87,32 @@ class TestRobustness(IspCommon):
 
     def test_bad_input_is_rejected_and_nothing_is_written(self):
         other_company = self.setup_other_company()["company"]
-        foreign = self.env["product.template"].create(
-            {"name": "Foreign plan", "type": "service", "isp_is_service": True,
-             "isp_recurrence": "monthly", "company_id": other_company.id,
-             "list_price": 5.0}
-        ).product_variant_id
-        plain = self.env["product.template"].create(
-            {"name": "Installation", "type": "service", "isp_is_service": True,
-             "list_price": 50.0}
-        ).product_variant_id
+        foreign = (
+            self.env["product.template"]
+            .create(
+                {
+                    "name": "Foreign plan",
+                    "type": "service",
+                    "isp_is_service": True,
+                    "isp_recurrence": "monthly",
+                    "company_id": other_company.id,
+                    "list_price": 5.0,
+                }
+            )
+            .product_variant_id
+        )
+        plain = (
+            self.env["product.template"]
+            .create(
+                {
+                    "name": "Installation",
+                    "type": "service",
+                    "isp_is_service": True,
+                    "list_price": 50.0,
+                }
+            )
+            .product_variant_id
+        )
         partner = self._create_partner("Bad input")
         cases = [
             ({"price_unit": -5.0}, "cannot be negative"),
@@ -106,15 +125,18 @@ class TestRobustness(IspCommon):
         Subscription = self.env["isp.subscription"]
         before = Subscription.search_count([])
         for vals, message in cases:
-            with self.subTest(vals=vals), self.assertRaisesRegex(
-                (ValidationError, UserError), message
+            with (
+                self.subTest(vals=vals),
+                self.assertRaisesRegex((ValidationError, UserError), message),
             ):
                 with self.env.cr.savepoint():
                     Subscription.create(
                         dict(
-                            {"partner_id": partner.id,
-                             "product_id": self.weekly_5gb.id,
-                             "company_id": self.company.id},
+                            {
+                                "partner_id": partner.id,
+                                "product_id": self.weekly_5gb.id,
+                                "company_id": self.company.id,
+                            },
                             **vals,
                         )
                     )

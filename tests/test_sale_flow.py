@@ -25,7 +25,10 @@ class TestSaleFlow(IspCommon):
     def test_confirming_an_order_starts_a_subscription_billed_once(self):
         partner = self._create_partner(credit=50.0)
         order = self._order(
-            partner, self.weekly_5gb, price=10.0, discount=20.0,
+            partner,
+            self.weekly_5gb,
+            price=10.0,
+            discount=20.0,
             commitment=datetime(2026, 1, 5, 9, 0),
         )
         order.action_confirm()
@@ -65,10 +68,19 @@ class TestSaleFlow(IspCommon):
         self.assertEqual(sub.grant_ids.move_id.state, "posted")
 
     def test_non_recurring_lines_start_no_subscription(self):
-        installation = self.env["product.template"].create(
-            {"name": "Installation", "type": "service", "isp_is_service": True,
-             "list_price": 50.0, "company_id": self.company.id}
-        ).product_variant_id
+        installation = (
+            self.env["product.template"]
+            .create(
+                {
+                    "name": "Installation",
+                    "type": "service",
+                    "isp_is_service": True,
+                    "list_price": 50.0,
+                    "company_id": self.company.id,
+                }
+            )
+            .product_variant_id
+        )
         order = self._order(self._create_partner(), installation)
         order.action_confirm()
         self.assertFalse(order.isp_subscription_ids)

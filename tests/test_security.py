@@ -12,13 +12,18 @@ class TestSecurity(IspCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.internal = new_test_user(
-            cls.env, login="isp_plain", groups="base.group_user",
-            company_id=cls.company.id, company_ids=[Command.set(cls.company.ids)],
+            cls.env,
+            login="isp_plain",
+            groups="base.group_user",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
         )
         cls.isp_user = new_test_user(
-            cls.env, login="isp_reader",
+            cls.env,
+            login="isp_reader",
             groups="base.group_user,isp_data_recurring.group_isp_user",
-            company_id=cls.company.id, company_ids=[Command.set(cls.company.ids)],
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
         )
 
     def test_plain_internal_user_cannot_create_services_or_sites(self):
@@ -49,21 +54,35 @@ class TestSecurity(IspCommon):
         self.assertEqual(self.site.name, "Test POP")
 
     def test_isp_manager_creates_services_and_sites(self):
-        site = self.env["isp.site"].with_user(self.manager).create(
-            {"name": "New tower", "code": "TWR-9", "site_type": "tower"}
+        site = (
+            self.env["isp.site"]
+            .with_user(self.manager)
+            .create({"name": "New tower", "code": "TWR-9", "site_type": "tower"})
         )
-        service = self.env["product.template"].with_user(self.manager).create(
-            {"name": "New plan", "type": "service", "isp_is_service": True,
-             "isp_site_id": site.id, "list_price": 3.0,
-             "company_id": self.company.id}
+        service = (
+            self.env["product.template"]
+            .with_user(self.manager)
+            .create(
+                {
+                    "name": "New plan",
+                    "type": "service",
+                    "isp_is_service": True,
+                    "isp_site_id": site.id,
+                    "list_price": 3.0,
+                    "company_id": self.company.id,
+                }
+            )
         )
         self.assertEqual(site.service_count, 1)
         self.assertEqual(service.isp_site_id, site)
 
     def test_accounting_billing_group_gets_isp_manager_rights(self):
         billing = new_test_user(
-            self.env, login="isp_billing", groups="account.group_account_invoice",
-            company_id=self.company.id, company_ids=[Command.set(self.company.ids)],
+            self.env,
+            login="isp_billing",
+            groups="account.group_account_invoice",
+            company_id=self.company.id,
+            company_ids=[Command.set(self.company.ids)],
         )
         self.assertTrue(billing.has_group("isp_data_recurring.group_isp_manager"))
 
@@ -73,9 +92,11 @@ class TestSecurity(IspCommon):
             {"name": "B site", "code": "B-1", "company_id": company_b.id}
         )
         user_b = new_test_user(
-            self.env, login="isp_b",
+            self.env,
+            login="isp_b",
             groups="base.group_user,isp_data_recurring.group_isp_manager",
-            company_id=company_b.id, company_ids=[Command.set(company_b.ids)],
+            company_id=company_b.id,
+            company_ids=[Command.set(company_b.ids)],
         )
         visible = self.env["isp.site"].with_user(user_b).search([])
         self.assertIn(site_b, visible)

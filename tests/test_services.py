@@ -48,9 +48,10 @@ class TestServicesInventory(IspCommon):
         self.assertEqual(self.site.service_count, 3)
 
     def test_negative_price_of_a_service_is_rejected(self):
-        with self.assertRaisesRegex(
-            ValidationError, "cannot be negative"
-        ), self.env.cr.savepoint():
+        with (
+            self.assertRaisesRegex(ValidationError, "cannot be negative"),
+            self.env.cr.savepoint(),
+        ):
             self.env["product.template"].create(
                 {
                     "name": "Broken",
@@ -59,9 +60,7 @@ class TestServicesInventory(IspCommon):
                     "list_price": -1.0,
                 }
             )
-        self.assertFalse(
-            self.env["product.template"].search([("name", "=", "Broken")])
-        )
+        self.assertFalse(self.env["product.template"].search([("name", "=", "Broken")]))
 
     def test_service_must_be_of_type_service(self):
         with self.assertRaisesRegex(ValidationError, "product type to Service"):
@@ -77,8 +76,9 @@ class TestServicesInventory(IspCommon):
             ({"isp_data_limit_gb": float("inf")}, "finite number of GB"),
             ({"isp_data_limit_gb": float("nan")}, "finite number of GB"),
         ]:
-            with self.subTest(vals=vals), self.assertRaisesRegex(
-                ValidationError, message
+            with (
+                self.subTest(vals=vals),
+                self.assertRaisesRegex(ValidationError, message),
             ):
                 with self.env.cr.savepoint():
                     template.write(vals)
