@@ -31,13 +31,20 @@ configured. Every grant or skip is recorded as an auditable data grant.
         "views/product_template_views.xml",
         "views/res_config_settings_views.xml",
         "views/isp_data_grant_views.xml",
+        "views/isp_credit_top_up_views.xml",
         "views/isp_subscription_views.xml",
+        "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/menus.xml",
     ],
     "demo": [
         "demo/isp_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "isp_data_recurring/static/tests/tours/*.js",
+        ],
+    },
     "images": ["static/description/icon.png"],
     "installable": True,
     "application": True,

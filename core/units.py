@@ -31,7 +31,7 @@ def format_data(gb):
     """Human text: "10 GB", "1.5 GB", "500 MB", or the time-based label."""
     amount = normalize_data_limit(gb)
     if not amount:
-        return "Unlimited (time-based)"
+        return "Unlimited"
     if amount < 1:
         return f"{int(amount * 1000)} MB"
     text = format(amount.normalize(), "f")

@@ -3,7 +3,10 @@ from . import isp_site
 from . import product_template
 from . import res_company
 from . import res_config_settings
+from . import res_partner
 from . import isp_data_grant
 from . import isp_subscription
+from . import account_payment
+from . import account_payment_register
 from . import sale_order
 from . import sale_order_line

@@ -2,7 +2,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..core import engine
+from ..core import engine, units
 
 
 class IspDataGrant(models.Model):
@@ -47,6 +47,11 @@ class IspDataGrant(models.Model):
         aggregator="sum",
         help="Data granted for the period. 0 for a time-recurring package or a "
         "skipped period.",
+    )
+    data_label = fields.Char(
+        string="Data",
+        compute="_compute_data_label",
+        help="What the subscriber got: the bundle size, or unlimited access.",
     )
     amount = fields.Monetary(
         readonly=True,
@@ -106,6 +111,14 @@ class IspDataGrant(models.Model):
                 WHERE state = 'skipped';
             """
         )
+
+    @api.depends("state", "data_gb")
+    def _compute_data_label(self):
+        for grant in self:
+            if grant.state != "granted":
+                grant.data_label = _("None")
+            else:
+                grant.data_label = units.format_data(grant.data_gb)
 
     @api.depends("subscription_id", "period_start")
     def _compute_display_name(self):

@@ -4,7 +4,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import psycopg2
@@ -12,14 +12,14 @@ from markupsafe import Markup, escape
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_amount, format_date
+from odoo.tools import SQL, format_amount, format_date, split_every
 
 from ..core import clock, credit, engine, recurrence, units
 from .product_template import (
     INVOICE_POLICY_SELECTION,
-    check_data_limit_vals,
     RECURRENCE_SELECTION,
     RECURRING_MODE_SELECTION,
+    check_data_limit_vals,
 )
 from .res_config_settings import DEFAULT_BATCH_SIZE
 
@@ -33,6 +33,8 @@ STATE_SELECTION = [
 ]
 # Fields that define the schedule: frozen once the subscription runs.
 SCHEDULE_FIELDS = {"date_start", "recurrence", "recurrence_interval"}
+# Context keys kept when credit arrives from another flow (a payment).
+CLEAN_CONTEXT_KEYS = ("lang", "tz", "tracking_disable")
 # Time budget of one scheduled-action call; Odoo calls the job again while
 # it reports remaining work (ir.cron progress API).
 CRON_TIME_BUDGET = 120
@@ -199,6 +201,13 @@ class IspSubscription(models.Model):
         readonly=True,
         copy=False,
         help="First day of the current wait for credit.",
+    )
+    waiting_reminder_date = fields.Date(
+        string="Reminded On",
+        readonly=True,
+        copy=False,
+        help="Day the responsible was last reminded that this subscription "
+        "waits for credit.",
     )
     user_id = fields.Many2one(
         "res.users",
@@ -372,6 +381,31 @@ class IspSubscription(models.Model):
         )
         action["domain"] = [("id", "in", self.grant_ids.move_id.ids)]
         action["context"] = {"default_move_type": "out_invoice"}
+        return action
+
+    def action_open_top_up(self):
+        """Open the top-up wizard, the missing credit as the amount."""
+        self.ensure_one()
+        if not self.env.user.has_group("account.group_account_invoice"):
+            raise AccessError(
+                _(
+                    "Only users with Accounting billing rights can top up "
+                    "prepaid credit. Ask an accountant to record the payment."
+                )
+            )
+        context = {
+            "default_subscription_id": self.id,
+            "default_partner_id": self.commercial_partner_id.id,
+            "default_company_id": self.company_id.id,
+        }
+        if self.state == engine.WAITING:
+            missing = self._isp_missing_credit().get(self.id)
+            if missing:
+                context["default_amount"] = float(missing)
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "isp_data_recurring.isp_credit_top_up_action"
+        )
+        action["context"] = context
         return action
 
     # ------------------------------------------------------------------
@@ -1059,3 +1093,204 @@ class IspSubscription(models.Model):
         if self.partner_id.email:
             return ""
         return escape(_(" The subscriber has no e-mail address: not notified."))
+
+    # ------------------------------------------------------------------
+    # Credit arrived, and reminders of subscriptions waiting for it
+    # ------------------------------------------------------------------
+    @api.model
+    def _isp_credit_received(self, partners):
+        """Credit arrived for ``partners``: retry their waiting subscriptions.
+
+        Returns the subscriptions that resumed; their open reminders are
+        marked done. Runs in a clean context: the caller's keys (such as
+        ``skip_invoice_sync`` or ``default_*`` from the payment wizards) must
+        not reach the invoices of the grants.
+        """
+        clean = {
+            key: value
+            for key, value in self.env.context.items()
+            if key in CLEAN_CONTEXT_KEYS
+        }
+        waiting = self.with_env(self.env(context=clean))._isp_retry_waiting(partners)
+        resumed = waiting.filtered(lambda sub: sub.state != engine.WAITING)
+        resumed._isp_close_waiting_reminders()
+        return resumed
+
+    def _isp_missing_credit(self):
+        """Credit each subscription lacks for its next period, by id (Decimal).
+
+        Each subscription is compared alone with its subscriber's credit.
+        """
+        result = {}
+        for company, subs in self.grouped("company_id").items():
+            subs = subs.sudo().with_company(company)
+            rounding = credit.to_decimal(company.currency_id.rounding)
+            balances = subs._isp_receivable_balances(
+                subs.commercial_partner_id, company
+            )
+            fpos_of = subs._isp_fiscal_position_getter(company)
+            totals = {}
+            for sub in subs:
+                fpos = fpos_of(sub.commercial_partner_id)
+                key = (sub.product_id.id, sub.price_unit, fpos.id)
+                if key not in totals:
+                    totals[key] = sub._isp_grant_total(fpos)[1]
+                available = credit.available_credit(
+                    balances.get(sub.commercial_partner_id.id, 0)
+                )
+                result[sub.id] = credit.missing_credit(available, totals[key], rounding)
+        return result
+
+    @api.model
+    def _isp_reminder_activity_type(self):
+        return self.env.ref("mail.mail_activity_data_todo")
+
+    def _isp_open_reminders(self):
+        """Open reminder activities of these subscriptions."""
+        return self.env["mail.activity"].sudo().search(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "in", self.ids),
+                ("activity_type_id", "=", self._isp_reminder_activity_type().id),
+                ("automated", "=", True),
+            ]
+        )
+
+    def _isp_close_waiting_reminders(self):
+        """Mark done the reminders of these subscriptions if they stopped waiting."""
+        done = self.filtered(lambda sub: sub.state != engine.WAITING)
+        if not done:
+            return
+        reminders = done._isp_open_reminders()
+        if reminders:
+            reminders.action_feedback(
+                feedback=_("The subscription no longer waits for credit.")
+            )
+
+    @api.model
+    def _isp_reminder_domain(self, company, today):
+        """Subscriptions of ``company`` waiting long enough to be reminded."""
+        days = company.isp_waiting_activity_days
+        return [
+            ("company_id", "=", company.id),
+            ("state", "=", engine.WAITING),
+            ("waiting_since", "<=", today - timedelta(days=days)),
+        ]
+
+    def _isp_needs_reminder(self):
+        """These subscriptions, less those already reminded during this wait.
+
+        A reminder dated after the wait began belongs to this wait (it comes
+        at least one day after it began).
+        """
+        reminded = self._isp_open_reminders().mapped("res_id")
+        return self.filtered(
+            lambda sub: sub.id not in reminded
+            and (
+                not sub.waiting_reminder_date
+                or sub.waiting_reminder_date <= sub.waiting_since
+            )
+        )
+
+    @api.model
+    def _isp_fallback_responsible(self, company):
+        """The company's first accounting user, else the administrator."""
+        users = self.env.ref("account.group_account_invoice").sudo().users
+        users = users.filtered(
+            lambda user: user.active and not user.share and company in user.company_ids
+        )
+        return users.sorted("id")[:1] or self.env.ref("base.user_admin")
+
+    def _isp_responsible(self, fallback):
+        self.ensure_one()
+        user = self.user_id
+        if (
+            user
+            and user.active
+            and not user.share
+            and self.company_id in user.company_ids
+        ):
+            return user
+        return fallback
+
+    def _isp_schedule_reminders(self, today):
+        """One to-do activity per subscription, created in one batch."""
+        company = self.env.company
+        missing = self._isp_missing_credit()
+        fallback = self._isp_fallback_responsible(company)
+        activity_type = self._isp_reminder_activity_type()
+        model_id = self.env["ir.model"]._get_id(self._name)
+        vals_list = []
+        for sub in self:
+            waited = (today - sub.waiting_since).days
+            amount = format_amount(self.env, float(missing[sub.id]), sub.currency_id)
+            vals_list.append(
+                {
+                    "res_model_id": model_id,
+                    "res_id": sub.id,
+                    "activity_type_id": activity_type.id,
+                    "automated": True,
+                    "user_id": sub._isp_responsible(fallback).id,
+                    "date_deadline": today,
+                    "summary": _(
+                        "Waiting for credit for %(days)s days: %(amount)s missing",
+                        days=waited,
+                        amount=amount,
+                    ),
+                    "note": Markup("<p>%s</p>")
+                    % _(
+                        "%(sub)s has granted no data since %(since)s: the "
+                        "prepaid credit of %(partner)s lacks %(amount)s. Contact "
+                        "the subscriber, then record their payment with Top up; "
+                        "the subscription resumes at once.",
+                        sub=sub.name,
+                        since=format_date(self.env, sub.waiting_since),
+                        partner=sub.commercial_partner_id.display_name,
+                        amount=amount,
+                    ),
+                }
+            )
+        self.env["mail.activity"].create(vals_list)
+        self.with_context(tracking_disable=True).write({"waiting_reminder_date": today})
+
+    @api.model
+    def _cron_remind_waiting(self, date_ref=None):
+        """Entry point of the scheduled action "ISP: remind waiting subscriptions".
+
+        Schedules one to-do for the responsible of each subscription that has
+        waited for credit at least the company's reminder delay (0 turns the
+        reminders off), once per wait. Reminders of subscriptions that resumed
+        are marked done.
+        """
+        model = self.sudo()
+        stale = model.browse(
+            model.env["mail.activity"]
+            .search(
+                [
+                    ("res_model", "=", self._name),
+                    ("activity_type_id", "=", self._isp_reminder_activity_type().id),
+                    ("automated", "=", True),
+                ]
+            )
+            .mapped("res_id")
+        ).exists()
+        stale._isp_close_waiting_reminders()
+        todo = []
+        for company in model.env["res.company"].search([]):
+            if company.isp_waiting_activity_days <= 0:
+                continue
+            today = self._isp_today(company, date_ref)
+            subs = model.search(model._isp_reminder_domain(company, today), order="id")
+            subs = subs._isp_needs_reminder()
+            if subs:
+                todo.append((company, today, subs))
+        total = sum(len(subs) for _company, _today, subs in todo)
+        done = 0
+        for company, today, subs in todo:
+            for batch in split_every(self._isp_batch_size(), subs.ids, model.browse):
+                batch.with_company(company)._isp_schedule_reminders(today)
+                done += len(batch)
+                self.env["ir.cron"]._notify_progress(done=done, remaining=total - done)
+                self._isp_commit()
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        return done

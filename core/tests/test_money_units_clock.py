@@ -69,7 +69,7 @@ def test_data_is_shown_in_accountant_units():
     assert units.format_data(10) == "10 GB"
     assert units.format_data(1.5) == "1.5 GB"
     assert units.format_data(0.5) == "500 MB"
-    assert units.format_data(0) == "Unlimited (time-based)"
+    assert units.format_data(0) == "Unlimited"
     assert units.gb_to_bytes(2.5) == 2_500_000_000
 
 

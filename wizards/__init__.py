@@ -1,0 +1,1 @@
+from . import isp_credit_top_up
