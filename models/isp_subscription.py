@@ -34,7 +34,7 @@ STATE_SELECTION = [
 # Fields that define the schedule: frozen once the subscription runs.
 SCHEDULE_FIELDS = {"date_start", "recurrence", "recurrence_interval"}
 # Context keys kept when credit arrives from another flow (a payment).
-CLEAN_CONTEXT_KEYS = ("lang", "tz", "tracking_disable")
+CLEAN_CONTEXT_KEYS = ("lang", "tz", "tracking_disable", "allowed_company_ids")
 # Time budget of one scheduled-action call; Odoo calls the job again while
 # it reports remaining work (ir.cron progress API).
 CRON_TIME_BUDGET = 120
@@ -104,6 +104,9 @@ class IspSubscription(models.Model):
     )
     currency_id = fields.Many2one(
         related="company_id.currency_id", string="Currency", store=True
+    )
+    site_id = fields.Many2one(
+        related="product_id.isp_site_id", string="Site", store=True, index=True
     )
     price_unit = fields.Monetary(
         string="Price",
@@ -196,6 +199,7 @@ class IspSubscription(models.Model):
         "isp.data.grant", "subscription_id", string="Grants", readonly=True
     )
     grant_count = fields.Integer(compute="_compute_grant_count")
+    data_label = fields.Char(compute="_compute_data_label")
     last_error = fields.Text(readonly=True, copy=False)
     waiting_since = fields.Date(
         readonly=True,
@@ -241,6 +245,11 @@ class IspSubscription(models.Model):
             sub.recurrence = template.isp_recurrence or recurrence.MONTHLY
             sub.recurrence_interval = template.isp_recurrence_interval or 1
             sub.data_limit_gb = template.isp_data_limit_gb
+
+    @api.depends("data_limit_gb")
+    def _compute_data_label(self):
+        for sub in self:
+            sub.data_label = units.format_data(sub.data_limit_gb)
 
     def _compute_grant_count(self):
         groups = self.env["isp.data.grant"]._read_group(
@@ -413,9 +422,7 @@ class IspSubscription(models.Model):
     # ------------------------------------------------------------------
     def _isp_check_manager(self):
         if not self.env.user.has_group("isp_data_recurring.group_isp_manager"):
-            raise AccessError(
-                _("Only ISP Managers can run recurring grants by hand.")
-            )
+            raise AccessError(_("Only ISP Managers can run recurring grants by hand."))
         self.check_access("write")
 
     def _isp_rule(self):
@@ -567,14 +574,11 @@ class IspSubscription(models.Model):
         code path as the cron; subscriptions being processed elsewhere are
         skipped and the cron retries them.
         """
-        waiting = (
-            self.sudo()
-            .search(
-                [
-                    ("commercial_partner_id", "in", partners.commercial_partner_id.ids),
-                    ("state", "=", engine.WAITING),
-                ]
-            )
+        waiting = self.sudo().search(
+            [
+                ("commercial_partner_id", "in", partners.commercial_partner_id.ids),
+                ("state", "=", engine.WAITING),
+            ]
         )
         for company, subs in waiting.grouped("company_id").items():
             locked = subs.with_company(company)._isp_lock()
@@ -592,8 +596,17 @@ class IspSubscription(models.Model):
 
         The whole batch is applied at once (one ``account.move.create``); if
         that fails, each subscription is applied alone under its own
-        savepoint, so that one bad record is logged and skipped.
+        savepoint, so that one bad record is logged and skipped. It runs in a
+        clean context: a caller's ``default_*`` or ``skip_invoice_sync`` keys
+        (a form, a payment wizard) must never reach the grants' invoices.
         """
+        clean = {
+            key: value
+            for key, value in self.env.context.items()
+            if key in CLEAN_CONTEXT_KEYS
+        }
+        if clean != self.env.context:
+            return self.with_env(self.env(context=clean))._isp_process_locked(today)
         plans, errors = self._isp_plan(today)
         plans = [plan for plan in plans if plan.changes_anything()]
         if plans:
@@ -636,9 +649,7 @@ class IspSubscription(models.Model):
         for sub, message in errors.items():
             _logger.warning("ISP grants: %s skipped: %s", sub.name, message)
             with self.env.cr.savepoint():
-                sub.with_context(tracking_disable=True).write(
-                    {"last_error": message}
-                )
+                sub.with_context(tracking_disable=True).write({"last_error": message})
                 sub._message_log(
                     body=Markup("<p>%s</p><p>%s</p>")
                     % (_("Recurring grant failed, it will be retried:"), message)
@@ -736,9 +747,9 @@ class IspSubscription(models.Model):
                         partner=partner.display_name,
                     )
                 )
-            income = product.with_company(
-                self.company_id
-            )._get_product_accounts()["income"]
+            income = product.with_company(self.company_id)._get_product_accounts()[
+                "income"
+            ]
             if not income:
                 raise UserError(
                     _(
@@ -833,8 +844,11 @@ class IspSubscription(models.Model):
                 continue
             bills_order = plan.subscription._isp_bills_order_line()
             for period in plan.decision.grants:
-                move_vals.append(plan.subscription._isp_prepare_invoice_vals(
-                    plan, period, today, bills_order))
+                move_vals.append(
+                    plan.subscription._isp_prepare_invoice_vals(
+                        plan, period, today, bills_order
+                    )
+                )
                 bills_order = False
                 move_keys.append((plan.subscription.id, period.start, policy))
         moves = Move.create(move_vals) if move_vals else Move
@@ -1071,21 +1085,29 @@ class IspSubscription(models.Model):
                 )
             return escape(message) + self._isp_no_email_text()
         if grant.reason == engine.INSUFFICIENT:
-            return escape(
-                _(
-                    "Skipped %(period)s: credit %(credit)s does not cover "
-                    "%(price)s. The subscription resumes as soon as the credit is "
-                    "topped up.",
-                    period=period,
-                    credit=format_amount(
-                        self.env, grant.credit_before, grant.currency_id
-                    ),
-                    price=format_amount(self.env, grant.price_total, grant.currency_id),
+            return (
+                escape(
+                    _(
+                        "Skipped %(period)s: credit %(credit)s does not cover "
+                        "%(price)s. The subscription resumes as soon as the credit is "
+                        "topped up.",
+                        period=period,
+                        credit=format_amount(
+                            self.env, grant.credit_before, grant.currency_id
+                        ),
+                        price=format_amount(
+                            self.env, grant.price_total, grant.currency_id
+                        ),
+                    )
                 )
-            ) + self._isp_no_email_text()
+                + self._isp_no_email_text()
+            )
         return escape(
-            _("Skipped %(period)s: missed while grants were not running, not "
-              "charged.", period=period)
+            _(
+                "Skipped %(period)s: missed while grants were not running, not "
+                "charged.",
+                period=period,
+            )
         )
 
     def _isp_no_email_text(self):
@@ -1102,16 +1124,9 @@ class IspSubscription(models.Model):
         """Credit arrived for ``partners``: retry their waiting subscriptions.
 
         Returns the subscriptions that resumed; their open reminders are
-        marked done. Runs in a clean context: the caller's keys (such as
-        ``skip_invoice_sync`` or ``default_*`` from the payment wizards) must
-        not reach the invoices of the grants.
+        marked done.
         """
-        clean = {
-            key: value
-            for key, value in self.env.context.items()
-            if key in CLEAN_CONTEXT_KEYS
-        }
-        waiting = self.with_env(self.env(context=clean))._isp_retry_waiting(partners)
+        waiting = self._isp_retry_waiting(partners)
         resumed = waiting.filtered(lambda sub: sub.state != engine.WAITING)
         resumed._isp_close_waiting_reminders()
         return resumed
@@ -1147,13 +1162,17 @@ class IspSubscription(models.Model):
 
     def _isp_open_reminders(self):
         """Open reminder activities of these subscriptions."""
-        return self.env["mail.activity"].sudo().search(
-            [
-                ("res_model", "=", self._name),
-                ("res_id", "in", self.ids),
-                ("activity_type_id", "=", self._isp_reminder_activity_type().id),
-                ("automated", "=", True),
-            ]
+        return (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", self._name),
+                    ("res_id", "in", self.ids),
+                    ("activity_type_id", "=", self._isp_reminder_activity_type().id),
+                    ("automated", "=", True),
+                ]
+            )
         )
 
     def _isp_close_waiting_reminders(self):
@@ -1185,10 +1204,12 @@ class IspSubscription(models.Model):
         """
         reminded = self._isp_open_reminders().mapped("res_id")
         return self.filtered(
-            lambda sub: sub.id not in reminded
-            and (
-                not sub.waiting_reminder_date
-                or sub.waiting_reminder_date <= sub.waiting_since
+            lambda sub: (
+                sub.id not in reminded
+                and (
+                    not sub.waiting_reminder_date
+                    or sub.waiting_reminder_date <= sub.waiting_since
+                )
             )
         )
 
