@@ -45,7 +45,12 @@ configured. Every grant or skip is recorded as an auditable data grant.
             "isp_data_recurring/static/tests/tours/*.js",
         ],
     },
-    "images": ["static/description/icon.png"],
+    "images": [
+        "static/description/services_kanban.png",
+        "static/description/subscription_form.png",
+        "static/description/data_grants.png",
+        "static/description/grants_report.png",
+    ],
     "installable": True,
     "application": True,
 }
