@@ -20,6 +20,7 @@ from .product_template import (
     RECURRENCE_SELECTION,
     RECURRING_MODE_SELECTION,
     check_data_limit_vals,
+    check_price_vals,
 )
 from .res_config_settings import DEFAULT_BATCH_SIZE
 
@@ -311,6 +312,7 @@ class IspSubscription(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             check_data_limit_vals(vals, "data_limit_gb")
+            check_price_vals(self.env, vals, "price_unit")
             if vals.get("name", _("New")) == _("New"):
                 vals["name"] = self.env["ir.sequence"].next_by_code(
                     "isp.subscription"
@@ -319,6 +321,7 @@ class IspSubscription(models.Model):
 
     def write(self, vals):
         check_data_limit_vals(vals, "data_limit_gb")
+        check_price_vals(self.env, vals, "price_unit")
         if SCHEDULE_FIELDS & vals.keys() and any(
             sub.state != engine.DRAFT for sub in self
         ):
@@ -619,12 +622,21 @@ class IspSubscription(models.Model):
                     len(plans),
                     exc_info=True,
                 )
+                # Plan each one again, alone: the batch's plan spent every
+                # subscriber's credit on grants that did not all happen.
                 for plan in plans:
+                    sub = plan.subscription
                     try:
                         with self.env.cr.savepoint():
-                            self._isp_apply([plan], today)
+                            alone, failed = sub._isp_plan(today)
+                            if failed:
+                                errors.update(failed)
+                                continue
+                            alone = [p for p in alone if p.changes_anything()]
+                            if alone:
+                                self._isp_apply(alone, today)
                     except Exception as exc:  # noqa: BLE001
-                        errors[plan.subscription] = self._isp_error_text(exc)
+                        errors[sub] = self._isp_error_text(exc)
         self._isp_record_errors(errors)
 
     @api.model

@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import math
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -28,6 +30,18 @@ def check_data_limit_vals(vals, field_name):
         units.normalize_data_limit(vals[field_name])
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
+
+
+def check_price_vals(env, vals, field_name):
+    """Reject a NaN or infinite price with words the accountant understands.
+
+    The ORM would refuse it too, but with Python's own error text.
+    """
+    value = vals.get(field_name)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(
+            env._("The price must be a finite number: %(value)s is not.", value=value)
+        )
 
 
 class ProductTemplate(models.Model):
@@ -173,10 +187,12 @@ class ProductTemplate(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             check_data_limit_vals(vals, "isp_data_limit_gb")
+            check_price_vals(self.env, vals, "list_price")
         return super().create(vals_list)
 
     def write(self, vals):
         check_data_limit_vals(vals, "isp_data_limit_gb")
+        check_price_vals(self.env, vals, "list_price")
         return super().write(vals)
 
     @api.onchange("isp_is_service")
