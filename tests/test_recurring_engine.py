@@ -199,20 +199,24 @@ class TestCreditBasedGrants(IspCommon):
 
 @tagged("post_install", "-at_install")
 class TestOneOffGrants(IspCommon):
-    def test_one_off_grants_even_with_a_negative_balance(self):
-        product = self._create_package(
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.corporate = cls._create_package(
             "Corporate",
             price=30.0,
             recurrence="monthly",
             data_gb=100.0,
             mode="one_off",
         )
+
+    def test_one_off_grants_even_with_a_negative_balance(self):
         partner = self._create_partner("Postpaid")
         self.init_invoice(
             "out_invoice", partner=partner, amounts=[40.0], taxes=[], post=True
         )
         self.assertAlmostEqual(self.prepaid_credit(partner), -40.0)
-        sub = self._subscribe(partner, product)
+        sub = self._subscribe(partner, self.corporate)
         self.run_cron(date(2026, 1, 5))
         self.assertEqual(sub.grant_ids.state, "granted")
         self.assertEqual(sub.grant_ids.data_gb, 100.0)
@@ -240,15 +244,8 @@ class TestOneOffGrants(IspCommon):
         self.assertAlmostEqual(self.prepaid_credit(partner), 0.0)
 
     def test_downtime_grants_every_missed_period_in_order(self):
-        product = self._create_package(
-            "Corporate",
-            price=30.0,
-            recurrence="monthly",
-            data_gb=100.0,
-            mode="one_off",
-        )
         partner = self._create_partner("Postpaid")
-        sub = self._subscribe(partner, product, start=date(2026, 1, 10))
+        sub = self._subscribe(partner, self.corporate, start=date(2026, 1, 10))
         self.run_cron(date(2026, 3, 15))
         grants = sub.grant_ids.sorted("period_start")
         self.assertEqual(
