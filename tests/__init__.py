@@ -4,3 +4,9 @@ from . import test_recurring_engine
 from . import test_recurring_robustness
 from . import test_sale_flow
 from . import test_notifications
+from . import test_tour
+from . import test_top_up
+from . import test_bad_input
+from . import test_access_matrix
+from . import test_concurrency
+from . import test_crash_resume
