@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""Throughput of the Data Recurring engine against Odoo alone.
+
+    python3 scripts/bench.py [--db NAME] [--n 1000] [--config FILE] [--keep]
+
+Creates a fresh database (it refuses an existing one) with the addon installed
+without demo data, then times, for the same N:
+
+1. Baseline, Odoo alone done the straightforward way: N prepaid subscribers
+   (each with a posted inbound payment); one batched ``account.move.create`` of
+   N one-line invoices, ``action_post``, then ``reconcile()`` of each invoice's
+   receivable line with its subscriber's payment line, pair by pair, and a
+   commit.
+2. Credit-based grants: N due credit-based subscriptions whose credit covers
+   them, processed by ``_cron_process_due()`` with its commit per batch (a real
+   cursor, the main thread of this script: not a test).
+3. One-off grants, invoice policy ``draft``: N due one-off subscriptions.
+4. Skips: N due credit-based subscriptions without credit.
+
+The data (subscribers, payments, subscriptions) is created before each timer
+starts, in batched creates, and committed. The SQL queries are counted on the
+timed cursor (``Cursor.sql_log_count``). The database is dropped at the end
+unless ``--keep`` is given.
+
+The Odoo configuration file is ``--config``, else $ODOO_RC, else
+.build/odoo.conf (written by scripts/odoo_env.sh). Its addons path must hold
+isp_data_recurring. This script is not part of the test suite.
+"""
+
+import argparse
+import os
+import platform
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDON = "isp_data_recurring"
+PRICE = 5.0
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--db",
+        default=f"isp_bench_{datetime.now():%Y%m%d_%H%M%S}",
+        help="name of the database to create (default: isp_bench_<timestamp>)",
+    )
+    parser.add_argument("--n", type=int, default=1000, help="rows per scenario")
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("ODOO_RC") or str(ROOT / ".build" / "odoo.conf"),
+        help="Odoo configuration file (default: $ODOO_RC or .build/odoo.conf)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=0,
+        help="isp_data_recurring.batch_size to set (default: the addon's)",
+    )
+    parser.add_argument(
+        "--no-email",
+        action="store_true",
+        help="subscribers without e-mail address: no notification is queued",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    args = parser.parse_args()
+    if args.n < 1:
+        parser.error("--n must be 1 or more")
+    if not Path(args.config).is_file():
+        parser.error(f"no Odoo configuration file at {args.config}")
+    return args
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPU(s), {model}, {platform.platform()}"
+
+
+class Bench:
+    def __init__(self, registry, n, email):
+        self.registry = registry
+        self.n = n
+        self.email = email
+        self.rows = []
+
+    # -- plumbing ---------------------------------------------------------------
+    def cursor(self):
+        return self.registry.cursor()
+
+    def env(self, cr):
+        from odoo import SUPERUSER_ID, api
+
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    def today(self, env):
+        company = env.company
+        return env["isp.subscription"]._isp_today(company)
+
+    def timed(self, label, cr, work):
+        """Run ``work()`` on ``cr``, record wall time and queries."""
+        queries = cr.sql_log_count
+        start = time.perf_counter()
+        if os.environ.get("ISP_BENCH_PROFILE") and label.startswith("(2)"):
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            rows = profiler.runcall(work)
+            profiler.dump_stats(os.environ["ISP_BENCH_PROFILE"])
+            stats = pstats.Stats(profiler, stream=sys.stderr)
+            stats.sort_stats("cumulative").print_stats(60)
+        else:
+            rows = work()
+        cr.commit()
+        wall = time.perf_counter() - start
+        queries = cr.sql_log_count - queries
+        self.rows.append((label, rows, wall, queries))
+        print(f"  {label}: {rows} rows in {wall:.1f}s", flush=True)
+        return wall
+
+    # -- data setup (not timed) -------------------------------------------------
+    def create_partners(self, env, prefix, count):
+        vals = [{"name": f"{prefix} {i:06d}"} for i in range(count)]
+        if self.email:
+            for i, values in enumerate(vals):
+                values["email"] = f"{prefix.lower().replace(' ', '.')}.{i}@example.com"
+        return env["res.partner"].create(vals)
+
+    def create_payments(self, env, partners, amount, day):
+        journal = env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", env.company.id)], limit=1
+        )
+        payments = env["account.payment"].create(
+            [
+                {
+                    "payment_type": "inbound",
+                    "partner_type": "customer",
+                    "partner_id": partner.id,
+                    "amount": amount,
+                    "date": day,
+                    "journal_id": journal.id,
+                }
+                for partner in partners
+            ]
+        )
+        payments.action_post()
+        return payments
+
+    def create_package(self, env, name, mode, policy="posted"):
+        from odoo import Command
+
+        return (
+            env["product.template"]
+            .create(
+                {
+                    "name": name,
+                    "type": "service",
+                    "isp_is_service": True,
+                    "isp_recurrence": "monthly",
+                    "isp_recurring_mode": mode,
+                    "isp_invoice_policy": policy,
+                    "isp_data_limit_gb": 10.0,
+                    "list_price": PRICE,
+                    "taxes_id": [Command.clear()],
+                    "company_id": env.company.id,
+                }
+            )
+            .product_variant_id
+        )
+
+    def create_subscriptions(self, env, partners, product, day):
+        subs = env["isp.subscription"].create(
+            [
+                {"partner_id": partner.id, "product_id": product.id, "date_start": day}
+                for partner in partners
+            ]
+        )
+        # What action_activate does, in one write.
+        subs.write({"state": "active", "recurrence_anchor": day, "next_date": day})
+        return subs
+
+    # -- scenarios ----------------------------------------------------------------
+    def baseline(self):
+        from odoo import Command
+
+        print("(1) baseline: setup", flush=True)
+        with self.cursor() as cr:
+            env = self.env(cr)
+            day = self.today(env)
+            product = env["product.product"].create(
+                {
+                    "name": "Plain service",
+                    "type": "service",
+                    "list_price": PRICE,
+                    "taxes_id": [Command.clear()],
+                }
+            )
+            partners = self.create_partners(env, "Baseline", self.n)
+            payments = self.create_payments(env, partners, 2 * PRICE, day)
+            cr.commit()
+            env.invalidate_all()
+
+            def work():
+                moves = env["account.move"].create(
+                    [
+                        {
+                            "move_type": "out_invoice",
+                            "partner_id": partner.id,
+                            "invoice_date": day,
+                            "invoice_line_ids": [
+                                Command.create(
+                                    {
+                                        "product_id": product.id,
+                                        "quantity": 1.0,
+                                        "price_unit": PRICE,
+                                        "tax_ids": [Command.clear()],
+                                    }
+                                )
+                            ],
+                        }
+                        for partner in partners
+                    ]
+                )
+                moves.action_post()
+                for move, payment in zip(moves, payments, strict=True):
+                    lines = (move.line_ids | payment.move_id.line_ids).filtered(
+                        lambda line: (
+                            line.account_type == "asset_receivable"
+                            and not line.reconciled
+                        )
+                    )
+                    lines.reconcile()
+                paid = moves.filtered(
+                    lambda move: move.payment_state in ("paid", "in_payment")
+                )
+                assert len(paid) == self.n, f"{len(paid)} of {self.n} paid"
+                return len(moves)
+
+            self.timed("(1) Odoo alone: create+post+reconcile", cr, work)
+
+    def cron_scenario(self, label, prefix, mode, policy, credit):
+        print(f"{label}: setup", flush=True)
+        with self.cursor() as cr:
+            env = self.env(cr)
+            day = self.today(env)
+            product = self.create_package(env, f"{prefix} plan", mode, policy)
+            partners = self.create_partners(env, prefix, self.n)
+            if credit:
+                self.create_payments(env, partners, credit, day)
+            subs = self.create_subscriptions(env, partners, product, day)
+            cr.commit()
+            env.invalidate_all()
+
+            def work():
+                done = env["isp.subscription"]._cron_process_due()
+                assert done == self.n, f"processed {done} of {self.n}"
+                return done
+
+            self.timed(label, cr, work)
+            env.invalidate_all()
+            grants = env["isp.data.grant"].search([("subscription_id", "in", subs.ids)])
+            states = sorted(set(grants.mapped("state")))
+            errors = subs.filtered("last_error")
+            print(
+                f"  {len(grants)} grant rows {states}, "
+                f"{len(grants.move_id)} invoices, {len(errors)} errors",
+                flush=True,
+            )
+            assert len(grants) == self.n and not errors
+
+    def run(self):
+        self.baseline()
+        self.cron_scenario(
+            "(2) credit-based grants", "Credit", "credit", "posted", credit=2 * PRICE
+        )
+        self.cron_scenario(
+            "(3) one-off grants, draft", "Oneoff", "one_off", "draft", credit=0
+        )
+        self.cron_scenario(
+            "(4) skips (no credit)", "Broke", "credit", "posted", credit=0
+        )
+
+    def table(self):
+        header = ("scenario", "N", "wall s", "rows/s", "SQL/row")
+        lines = [header]
+        for label, rows, wall, queries in self.rows:
+            lines.append(
+                (
+                    label,
+                    str(rows),
+                    f"{wall:.2f}",
+                    f"{rows / wall:.1f}",
+                    f"{queries / rows:.1f}",
+                )
+            )
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        out = []
+        for index, line in enumerate(lines):
+            out.append(
+                "| "
+                + " | ".join(
+                    cell.ljust(width) if i == 0 else cell.rjust(width)
+                    for i, (cell, width) in enumerate(zip(line, widths, strict=True))
+                )
+                + " |"
+            )
+            if index == 0:
+                out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        baseline, credit_based = self.rows[0], self.rows[1]
+        ratio = (credit_based[1] / credit_based[2]) / (baseline[1] / baseline[2])
+        out.append("")
+        out.append(f"throughput ratio (2)/(1): {ratio:.2f}")
+        return "\n".join(out)
+
+
+def main():
+    args = parse_args()
+    import odoo
+    from odoo.modules.registry import Registry
+    from odoo.service import db as db_service
+    from odoo.tools import config
+
+    config.parse_config(
+        ["-c", args.config, "--without-demo=all", "--log-level=warn", "--no-http"]
+    )
+    if args.db in db_service.list_dbs(True):
+        sys.exit(f"database {args.db} exists: give the name of a new one (--db)")
+    print(f"machine: {machine()}")
+    print(f"Odoo {odoo.release.version}, database {args.db}, N={args.n}", flush=True)
+
+    threading.current_thread().dbname = args.db
+    created = False
+    try:
+        started = time.perf_counter()
+        db_service._create_empty_database(args.db)
+        created = True
+        config["init"] = {ADDON: 1}
+        registry = Registry.new(args.db, update_module=True)
+        config["init"] = {}
+        with registry.cursor() as cr:
+            from odoo import SUPERUSER_ID, api
+
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            module = env["ir.module.module"].search([("name", "=", ADDON)])
+            if module.state != "installed":
+                sys.exit(f"{ADDON} is {module.state} in {args.db}")
+            if not env.company.chart_template:
+                sys.exit(f"the company of {args.db} has no chart of accounts")
+            if args.batch_size:
+                env["ir.config_parameter"].set_param(
+                    "isp_data_recurring.batch_size", args.batch_size
+                )
+            batch = env["isp.subscription"]._isp_batch_size()
+        print(
+            f"installed in {time.perf_counter() - started:.0f}s; engine batch size "
+            f"{batch}; subscriber e-mails {'off' if args.no_email else 'on'}",
+            flush=True,
+        )
+        bench = Bench(registry, args.n, email=not args.no_email)
+        bench.run()
+        print()
+        print(f"machine: {machine()}")
+        print(
+            f"N={args.n}, batch size {batch}, "
+            f"e-mail notifications {'off' if args.no_email else 'queued'}"
+        )
+        print(bench.table())
+    finally:
+        if created and not args.keep:
+            if db_service.exp_drop(args.db):
+                print(f"dropped database {args.db}")
+        elif created:
+            print(f"kept database {args.db}")
+
+
+if __name__ == "__main__":
+    main()
