@@ -1,8 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import threading
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..core import engine, units
+
+# The only bookkeeping an immutable grant accepts.
+NOTIFICATION_FIELDS = {"notify_pending"}
 
 
 class IspDataGrant(models.Model):
@@ -94,6 +100,13 @@ class IspDataGrant(models.Model):
         ondelete="restrict",
         check_company=True,
     )
+    notify_pending = fields.Boolean(
+        string="E-mail Pending",
+        readonly=True,
+        index=True,
+        help="The subscriber's e-mail for this grant is waiting for the "
+        "notification job.",
+    )
     payment_state = fields.Selection(
         related="move_id.payment_state", string="Payment Status"
     )
@@ -128,38 +141,90 @@ class IspDataGrant(models.Model):
                 f"{fields.Date.to_string(grant.period_start) or ''}"
             ).strip()
 
-    def _isp_notify_subscribers(self):
-        """Queue the subscriber e-mails of these new grants (mail queue).
+    def _isp_notifications(self):
+        """Pairs (grants, template xmlid) of the e-mails these grants call for.
 
         "Data granted" can be switched off per company; "Insufficient credit"
-        is on by default. Subscribers without an e-mail address are skipped:
-        the chatter note of the subscription says so.
+        is on by default. Subscribers without an e-mail address get none: the
+        chatter note of the subscription says so.
         """
-        templates = (
-            (
-                self.filtered(
-                    lambda g: g.state == "granted" and g.company_id.isp_notify_granted
-                ),
-                "isp_data_recurring.mail_template_data_granted",
-            ),
-            (
-                self.filtered(
-                    lambda g: (
-                        g.reason == engine.INSUFFICIENT
-                        and g.company_id.isp_notify_insufficient
-                    )
-                ),
-                "isp_data_recurring.mail_template_insufficient_credit",
-            ),
+        with_email = self.filtered(lambda g: g.partner_id.email)
+        granted = with_email.filtered(
+            lambda g: g.state == "granted" and g.company_id.isp_notify_granted
         )
-        for grants, xmlid in templates:
-            grants = grants.filtered(lambda g: g.partner_id.email)
-            if grants:
-                template = self.env.ref(xmlid, raise_if_not_found=False)
-                if template:
-                    template.sudo().send_mail_batch(grants.ids, force_send=False)
+        short = with_email.filtered(
+            lambda g: (
+                g.reason == engine.INSUFFICIENT and g.company_id.isp_notify_insufficient
+            )
+        )
+        return (
+            (granted, "isp_data_recurring.mail_template_data_granted"),
+            (short, "isp_data_recurring.mail_template_insufficient_credit"),
+        )
+
+    def _isp_queue_notifications(self):
+        """Mark the e-mails of these new grants for the notification job.
+
+        Rendering e-mails is slow and must not hold the subscriptions' locks
+        nor fail a grant: the grant job only marks them, and triggers the
+        "ISP: send grant notifications" job, which renders them into Odoo's
+        mail queue right after.
+        """
+        pending = self.browse()
+        for grants, _xmlid in self._isp_notifications():
+            pending |= grants
+        if pending:
+            pending.write({"notify_pending": True})
+            cron = self.env.ref(
+                "isp_data_recurring.ir_cron_isp_send_notifications",
+                raise_if_not_found=False,
+            )
+            if cron:
+                cron.sudo()._trigger()
+
+    def _isp_send_notifications(self):
+        """Render the e-mails of these grants into the mail queue."""
+        for grants, xmlid in self._isp_notifications():
+            template = self.env.ref(xmlid, raise_if_not_found=False)
+            if grants and template:
+                template.sudo().send_mail_batch(grants.ids, force_send=False)
+        self.write({"notify_pending": False})
+
+    @api.model
+    def _cron_send_notifications(self, batch_size=500):
+        """Entry point of the scheduled action "ISP: send grant notifications".
+
+        Takes pending grants in batches, locked with SKIP LOCKED so that a
+        second run never e-mails a subscriber twice, and commits each batch
+        (outside tests).
+        """
+        done = 0
+        after_id = 0
+        while True:
+            self.flush_model(["notify_pending"])
+            rows = self.env.execute_query(
+                SQL(
+                    "SELECT id FROM isp_data_grant WHERE notify_pending AND id > %s "
+                    "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                    after_id,
+                    batch_size,
+                )
+            )
+            if not rows:
+                break
+            grants = self.sudo().browse([row[0] for row in rows])
+            after_id = grants.ids[-1]
+            grants._isp_send_notifications()
+            done += len(grants)
+            remaining = self.search_count([("notify_pending", "=", True)])
+            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+            if not getattr(threading.current_thread(), "testing", False):
+                self.env.cr.commit()
+        return done
 
     def write(self, vals):
+        if set(vals) <= NOTIFICATION_FIELDS:
+            return super().write(vals)
         raise UserError(
             _(
                 "Data grants are the audit trail of the recurring engine and "

@@ -894,7 +894,7 @@ class IspSubscription(models.Model):
         grants = self.env["isp.data.grant"].sudo().create(grant_vals)
         self._isp_write_results(plans)
         self._isp_log_results(plans, grants)
-        grants._isp_notify_subscribers()
+        grants._isp_queue_notifications()
 
     def _isp_invoice_policy(self):
         """Credit-based grants are always invoiced, posted and paid."""

@@ -9,6 +9,7 @@ from .common import IspCommon
 @tagged("post_install", "-at_install")
 class TestNotifications(IspCommon):
     def _queued_for(self, partner):
+        self.env["isp.data.grant"]._cron_send_notifications()
         return self.env["mail.mail"].search(
             [("recipient_ids", "in", partner.ids)], order="id"
         )
@@ -17,8 +18,15 @@ class TestNotifications(IspCommon):
         partner = self._create_partner("Grace", credit=20.0)
         self._subscribe(partner, self.weekly_5gb, start=date(2026, 1, 5))
         self.run_cron(date(2026, 1, 5))
+        grant = self.env["isp.data.grant"].search([("partner_id", "=", partner.id)])
+        self.assertTrue(grant.notify_pending, "the grant job only marks the e-mail")
+        self.assertFalse(
+            self.env["mail.mail"].search([("recipient_ids", "in", partner.ids)])
+        )
         mails = self._queued_for(partner)
         self.assertEqual(len(mails), 1)
+        self.assertFalse(grant.notify_pending)
+        self.assertFalse(self._queued_for(partner) - mails, "never e-mailed twice")
         self.assertEqual(mails.state, "outgoing", "sent through the mail queue")
         self.assertIn("Weekly 5 GB", mails.subject)
         self.assertIn("5.0", mails.body_html)
