@@ -740,13 +740,23 @@ class IspSubscription(models.Model):
         if self.recurring_mode == engine.CREDIT or self.invoice_policy != "none":
             partner = self.commercial_partner_id.with_company(self.company_id)
             account = partner.property_account_receivable_id
-            if not account or account.deprecated:
+            if not account:
                 raise UserError(
                     _(
                         "Subscriber %(partner)s has no receivable account in "
                         "%(company)s. Set one on the contact's Accounting tab.",
                         partner=partner.display_name,
                         company=self.company_id.name,
+                    )
+                )
+            if account.deprecated:
+                raise UserError(
+                    _(
+                        "The receivable account %(account)s of %(partner)s is "
+                        "deprecated. Choose an active one on the contact's "
+                        "Accounting tab.",
+                        account=account.display_name,
+                        partner=partner.display_name,
                     )
                 )
             if account.account_type != "asset_receivable":
@@ -762,11 +772,11 @@ class IspSubscription(models.Model):
             income = product.with_company(self.company_id)._get_product_accounts()[
                 "income"
             ]
-            if not income:
+            if not income or income.deprecated:
                 raise UserError(
                     _(
-                        "The package %(product)s has no income account. Set one "
-                        "on the product or its category.",
+                        "The package %(product)s has no active income account. "
+                        "Set one on the product or its category.",
                         product=product.display_name,
                     )
                 )

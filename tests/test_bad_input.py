@@ -9,6 +9,7 @@ rest of the database is as before.
 """
 
 from datetime import date
+from unittest.mock import patch
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
@@ -453,14 +454,13 @@ class TestBadInput(IspCommon):
                 "no income account",
                 self._break_income_account,
                 day,
-                r"has no income account\. Set one on the product or its category",
+                r"has no active income account\. Set one on the product or its",
             ),
-            # Passes the engine's own checks, fails when the invoice is posted.
             (
                 "deprecated income account",
                 self._break_deprecated_income_account,
                 day,
-                r"Old sales \(400990\) is deprecated",
+                r"has no active income account\. Set one on the product or its",
             ),
             (
                 "no receivable account",
@@ -472,7 +472,7 @@ class TestBadInput(IspCommon):
                 "deprecated receivable account",
                 self._break_deprecated_receivable,
                 day,
-                NO_RECEIVABLE,
+                r"is deprecated\. Choose an active one on the contact's Accounting",
             ),
             (
                 "receivable account of the wrong type",
@@ -521,18 +521,23 @@ class TestBadInput(IspCommon):
     def test_a_subscription_that_fails_does_not_spend_its_neighbours_credit(self):
         """Two subscriptions of one subscriber, credit for one of them.
 
-        The first fails only when its invoice is posted (deprecated income
-        account), so the batch is retried one by one. The second must then be
-        granted from the credit the first did not use, not skipped for lack
-        of credit (with an "insufficient credit" e-mail) as if the failed one
-        had been paid.
+        The first fails only when its invoice is posted (a posting rule the
+        engine cannot check beforehand), so the batch is retried one by one.
+        The second must then be granted from the credit the first did not
+        use, not skipped for lack of credit (with an "insufficient credit"
+        e-mail) as if the failed one had been paid.
         """
         broken = self._create_package(
             "Broken plan", price=6.0, recurrence="weekly", data_gb=1.0
         )
-        broken.product_tmpl_id.property_account_income_id = (
-            self._deprecated_income_account()
-        )
+        Move = type(self.env["account.move"])
+        original_post = Move.action_post
+
+        def refuse_broken_plan(moves):
+            if broken in moves.invoice_line_ids.product_id:
+                raise UserError("Posting refused: the Broken plan is deprecated")
+            return original_post(moves)
+
         good = self._create_package(
             "Good plan", price=6.0, recurrence="weekly", data_gb=1.0
         )
@@ -540,7 +545,10 @@ class TestBadInput(IspCommon):
         failing = self._subscribe(partner, broken, start=date(2026, 1, 5))
         healthy = self._subscribe(partner, good, start=date(2026, 1, 5))
         self.assertLess(failing.id, healthy.id, "the failing one is planned first")
-        with mute_logger(ENGINE_LOGGER):
+        with (
+            mute_logger(ENGINE_LOGGER),
+            patch.object(Move, "action_post", refuse_broken_plan),
+        ):
             self.run_cron(date(2026, 1, 5))
         self.assertRegex(failing.last_error or "", "is deprecated")
         self.assertFalse(failing.grant_ids)
