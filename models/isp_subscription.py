@@ -993,11 +993,11 @@ class IspSubscription(models.Model):
         new_lines = paid_moves.line_ids.filtered(
             lambda line: line.account_type == "asset_receivable"
         )
-        plan_lines = []
-        for partner in partners:
-            lines = new_lines.filtered(lambda line, p=partner: line.partner_id == p)
-            lines |= outstanding.filtered(lambda line, p=partner: line.partner_id == p)
-            plan_lines.append(lines)
+        new_of = new_lines.grouped("partner_id")
+        outstanding_of = outstanding.grouped("partner_id")
+        plan_lines = [
+            new_of[partner] | outstanding_of.get(partner, AML) for partner in partners
+        ]
         AML._reconcile_plan(plan_lines)
         unpaid = paid_moves.filtered(
             lambda move: not move.currency_id.is_zero(move.amount_residual)
