@@ -72,6 +72,23 @@ class IspCommon(AccountTestInvoicingCommon):
         return template.product_variant_id
 
     @classmethod
+    def _create_installation(cls):
+        """A one-time ISP service: no recurrence, never a subscription."""
+        return (
+            cls.env["product.template"]
+            .create(
+                {
+                    "name": "Installation",
+                    "type": "service",
+                    "isp_is_service": True,
+                    "list_price": 50.0,
+                    "company_id": cls.company.id,
+                }
+            )
+            .product_variant_id
+        )
+
+    @classmethod
     def _create_partner(cls, name="Subscriber", credit=0.0, when=date(2026, 1, 1)):
         partner = cls.env["res.partner"].create(
             {"name": name, "email": "s@example.com"}

@@ -101,18 +101,7 @@ class TestRobustness(IspCommon):
             )
             .product_variant_id
         )
-        plain = (
-            self.env["product.template"]
-            .create(
-                {
-                    "name": "Installation",
-                    "type": "service",
-                    "isp_is_service": True,
-                    "list_price": 50.0,
-                }
-            )
-            .product_variant_id
-        )
+        plain = self._create_installation()
         partner = self._create_partner("Bad input")
         cases = [
             ({"price_unit": -5.0}, "cannot be negative"),

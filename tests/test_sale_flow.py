@@ -68,19 +68,7 @@ class TestSaleFlow(IspCommon):
         self.assertEqual(sub.grant_ids.move_id.state, "posted")
 
     def test_non_recurring_lines_start_no_subscription(self):
-        installation = (
-            self.env["product.template"]
-            .create(
-                {
-                    "name": "Installation",
-                    "type": "service",
-                    "isp_is_service": True,
-                    "list_price": 50.0,
-                    "company_id": self.company.id,
-                }
-            )
-            .product_variant_id
-        )
+        installation = self._create_installation()
         order = self._order(self._create_partner(), installation)
         order.action_confirm()
         self.assertFalse(order.isp_subscription_ids)
