@@ -72,7 +72,6 @@ class IspDataGrant(models.Model):
         "missing from the credit when skipped.",
     )
     credit_before = fields.Monetary(
-        string="Credit Before",
         readonly=True,
         aggregator=None,
         help="The subscriber's prepaid credit when the engine decided "
@@ -219,7 +218,7 @@ class IspDataGrant(models.Model):
             remaining = self.search_count([("notify_pending", "=", True)])
             self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
             if not getattr(threading.current_thread(), "testing", False):
-                self.env.cr.commit()
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         return done
 
     def write(self, vals):

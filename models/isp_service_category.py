@@ -32,7 +32,6 @@ class IspServiceCategory(models.Model):
     )
     company_id = fields.Many2one(
         "res.company",
-        string="Company",
         help="Leave empty to share this category between all companies.",
     )
     active = fields.Boolean(default=True)

@@ -541,8 +541,7 @@ class IspSubscription(models.Model):
         started = time.monotonic()
         in_cron = bool(self.env.context.get("ir_cron_progress_id"))
         done = 0
-        companies = self.env["res.company"].sudo().search([])
-        for company in companies:
+        for company in self._isp_companies_with_running_subscriptions():
             today = self._isp_today(company, date_ref)
             model = self.sudo().with_company(company)
             after_id = 0
@@ -590,9 +589,21 @@ class IspSubscription(models.Model):
         return waiting
 
     @api.model
+    def _isp_companies_with_running_subscriptions(self):
+        """Companies that have active or waiting subscriptions (one query)."""
+        self.flush_model(["state", "company_id"])
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT DISTINCT company_id FROM isp_subscription WHERE state IN %s",
+                (engine.ACTIVE, engine.WAITING),
+            )
+        )
+        return self.env["res.company"].sudo().browse(sorted(r[0] for r in rows))
+
+    @api.model
     def _isp_commit(self):
         if not getattr(threading.current_thread(), "testing", False):
-            self.env.cr.commit()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _isp_process_locked(self, today):
         """Decide, bill and record the grants of these locked subscriptions.
@@ -1338,7 +1349,7 @@ class IspSubscription(models.Model):
         ).exists()
         stale._isp_close_waiting_reminders()
         todo = []
-        for company in model.env["res.company"].search([]):
+        for company in model._isp_companies_with_running_subscriptions():
             if company.isp_waiting_activity_days <= 0:
                 continue
             today = self._isp_today(company, date_ref)

@@ -13,7 +13,6 @@ class IspCreditTopUp(models.TransientModel):
 
     subscription_id = fields.Many2one(
         "isp.subscription",
-        string="Subscription",
         check_company=True,
         domain="[('commercial_partner_id', '=', commercial_partner_id)]",
         help="Optional: the subscription this prepayment is for. The payment "
@@ -40,7 +39,6 @@ class IspCreditTopUp(models.TransientModel):
     commercial_partner_id = fields.Many2one(related="partner_id.commercial_partner_id")
     journal_id = fields.Many2one(
         "account.journal",
-        string="Journal",
         required=True,
         check_company=True,
         domain="[('type', 'in', ('bank', 'cash'))]",
