@@ -67,6 +67,11 @@ def parse_args():
         help="subscribers without e-mail address: no notification is queued",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="scenarios to run, e.g. 2 or 24 (default: all four)",
+    )
     args = parser.parse_args()
     if args.n < 1:
         parser.error("--n must be 1 or more")
@@ -138,23 +143,30 @@ class Bench:
         return env["res.partner"].create(vals)
 
     def create_payments(self, env, partners, amount, day):
+        from odoo.tools import split_every
+
         journal = env["account.journal"].search(
             [("type", "=", "bank"), ("company_id", "=", env.company.id)], limit=1
         )
-        payments = env["account.payment"].create(
-            [
-                {
-                    "payment_type": "inbound",
-                    "partner_type": "customer",
-                    "partner_id": partner.id,
-                    "amount": amount,
-                    "date": day,
-                    "journal_id": journal.id,
-                }
-                for partner in partners
-            ]
-        )
-        payments.action_post()
+        payments = env["account.payment"]
+        # Chunks: one batched create and post of 10,000 payments is far slower
+        # than twenty of 500 (this is setup, not what is measured).
+        for chunk in split_every(500, partners):
+            batch = env["account.payment"].create(
+                [
+                    {
+                        "payment_type": "inbound",
+                        "partner_type": "customer",
+                        "partner_id": partner.id,
+                        "amount": amount,
+                        "date": day,
+                        "journal_id": journal.id,
+                    }
+                    for partner in chunk
+                ]
+            )
+            batch.action_post()
+            payments |= batch
         return payments
 
     def create_package(self, env, name, mode, policy="posted"):
@@ -288,17 +300,22 @@ class Bench:
             )
             assert len(grants) == self.n and not errors
 
-    def run(self):
-        self.baseline()
-        self.cron_scenario(
-            "(2) credit-based grants", "Credit", "credit", "posted", credit=2 * PRICE
-        )
-        self.cron_scenario(
-            "(3) one-off grants, draft", "Oneoff", "one_off", "draft", credit=0
-        )
-        self.cron_scenario(
-            "(4) skips (no credit)", "Broke", "credit", "posted", credit=0
-        )
+    def run(self, only=None):
+        scenarios = {
+            "1": self.baseline,
+            "2": lambda: self.cron_scenario(
+                "(2) credit-based grants", "Credit", "credit", "posted", 2 * PRICE
+            ),
+            "3": lambda: self.cron_scenario(
+                "(3) one-off grants, draft", "Oneoff", "one_off", "draft", 0
+            ),
+            "4": lambda: self.cron_scenario(
+                "(4) skips (no credit)", "Broke", "credit", "posted", 0
+            ),
+        }
+        for key, scenario in scenarios.items():
+            if not only or key in only:
+                scenario()
 
     def table(self):
         header = ("scenario", "N", "wall s", "rows/s", "SQL/row")
@@ -327,10 +344,11 @@ class Bench:
             if index == 0:
                 out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
         by_label = {row[0][:3]: row for row in self.rows if "e-mails" not in row[0]}
-        baseline, credit_based = by_label["(1)"], by_label["(2)"]
-        ratio = (credit_based[1] / credit_based[2]) / (baseline[1] / baseline[2])
-        out.append("")
-        out.append(f"throughput ratio (2)/(1): {ratio:.2f}")
+        if "(1)" in by_label and "(2)" in by_label:
+            baseline, credit_based = by_label["(1)"], by_label["(2)"]
+            ratio = (credit_based[1] / credit_based[2]) / (baseline[1] / baseline[2])
+            out.append("")
+            out.append(f"throughput ratio (2)/(1): {ratio:.2f}")
         return "\n".join(out)
 
 
@@ -378,7 +396,7 @@ def main():
             flush=True,
         )
         bench = Bench(registry, args.n, email=not args.no_email)
-        bench.run()
+        bench.run(args.only)
         print()
         print(f"machine: {machine()}")
         print(
