@@ -5,6 +5,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 ENV := . scripts/odoo_env.sh
+# Rows per benchmark scenario: make bench N=10000
+N ?= 1000
 
 .PHONY: help setup test run lint bench clean distclean
 
@@ -13,7 +15,7 @@ help:
 	@echo "make test       static checks, ruff, plain suite, Odoo suite (fresh db)"
 	@echo "make run        Odoo with demo data on http://127.0.0.1:8069 (db isp_demo, admin/admin)"
 	@echo "make lint       ruff check ."
-	@echo "make bench      scripts/bench.py, when it exists"
+	@echo "make bench      benchmark against plain Odoo (N=1000; make bench N=10000)"
 	@echo "make clean      remove .venv and .build (distclean: also stop and remove .pgdata)"
 
 setup:
@@ -30,7 +32,7 @@ lint:
 
 bench:
 	@if [ -f scripts/bench.py ]; then \
-		$(ENV) && "$$ISP_PY" scripts/bench.py; \
+		$(ENV) && "$$ISP_PY" scripts/bench.py --n $(N); \
 	else \
 		echo "make bench: scripts/bench.py does not exist yet, nothing to run"; \
 	fi
