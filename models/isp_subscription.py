@@ -689,17 +689,12 @@ class IspSubscription(models.Model):
         ledger = engine.CreditLedger(
             {pid: credit.available_credit(bal) for pid, bal in balances.items()}
         )
-        fpos_of = self._isp_fiscal_position_getter(company)
-        totals = {}
+        billing_of = self._isp_billing_getter(company)
         plans, errors = [], {}
         for sub in self:
             try:
                 sub._isp_check_billable()
-                fpos = fpos_of(sub.commercial_partner_id)
-                key = (sub.product_id.id, sub.price_unit, fpos.id)
-                if key not in totals:
-                    totals[key] = sub._isp_grant_total(fpos)
-                taxes, total = totals[key]
+                fpos, taxes, total = billing_of(sub)
                 partner_key = sub.commercial_partner_id.id
                 available = (
                     ledger.balance(partner_key)
@@ -805,6 +800,26 @@ class IspSubscription(models.Model):
             partner=self.commercial_partner_id,
         )
         return taxes, credit.to_decimal(result["total_included"])
+
+    @api.model
+    def _isp_billing_getter(self, company):
+        """Return ``sub -> (fiscal position, taxes, total)`` for one period.
+
+        Computed once per package, price and fiscal position: thousands of
+        subscribers share a handful of packages.
+        """
+        fpos_of = self._isp_fiscal_position_getter(company)
+        cache = {}
+
+        def billing_of(sub):
+            fpos = fpos_of(sub.commercial_partner_id)
+            key = (sub.product_id.id, sub.price_unit, fpos.id)
+            if key not in cache:
+                cache[key] = sub._isp_grant_total(fpos)
+            taxes, total = cache[key]
+            return fpos, taxes, total
+
+        return billing_of
 
     @api.model
     def _isp_fiscal_position_getter(self, company):
@@ -1195,17 +1210,13 @@ class IspSubscription(models.Model):
             balances = subs._isp_receivable_balances(
                 subs.commercial_partner_id, company
             )
-            fpos_of = subs._isp_fiscal_position_getter(company)
-            totals = {}
+            billing_of = subs._isp_billing_getter(company)
             for sub in subs:
-                fpos = fpos_of(sub.commercial_partner_id)
-                key = (sub.product_id.id, sub.price_unit, fpos.id)
-                if key not in totals:
-                    totals[key] = sub._isp_grant_total(fpos)[1]
+                total = billing_of(sub)[2]
                 available = credit.available_credit(
                     balances.get(sub.commercial_partner_id.id, 0)
                 )
-                result[sub.id] = credit.missing_credit(available, totals[key], rounding)
+                result[sub.id] = credit.missing_credit(available, total, rounding)
         return result
 
     @api.model
