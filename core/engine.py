@@ -8,13 +8,16 @@ to today, see ``recurrence.due_periods``).
 - One-off (postpaid or pre-authorized): every due period is granted, in
   order, each exactly once, whatever the credit. Postpaid revenue is never
   lost, even after the system was down for weeks. The subscription is active.
+  Each grant is invoiced as the subscription's invoicing policy says: a
+  posted invoice, a draft, or none.
 - Credit-based (prepaid), active: only the current period (the last one due)
   can be granted. Earlier due periods passed while nothing ran: they are
   skipped as *missed* and never charged. The current period is granted when
   the prepaid credit pays for its invoice total, taxes included
-  (``credit.can_afford``). Otherwise it is skipped for *insufficient credit*
-  and the subscription waits for credit. Either way the next date moves to
-  the start of the following period.
+  (``credit.can_afford``), and its posted invoice is paid from that credit.
+  Otherwise it is skipped for *insufficient credit* and the subscription
+  waits for credit. Either way the next date moves to the start of the
+  following period.
 - Credit-based, waiting for credit: retried on every run, even when no new
   period is due. As soon as the credit pays, the grant happens at once and
   the schedule restarts on that day: a new period starts today, and the
@@ -22,8 +25,11 @@ to today, see ``recurrence.due_periods``).
   are recorded as missed and never granted afterwards. While the credit still
   does not pay, newly due periods are skipped exactly as for an active
   subscription, and it keeps waiting.
+- A period that costs nothing (total 0) is granted with a posted invoice of
+  0, which is paid by definition: there is nothing to take from the credit.
 - One subscriber's credit is shared by all of their subscriptions: see
-  ``CreditLedger``, which hands the credit to them one after the other.
+  ``CreditLedger``, the one entry point of the rules, which hands the credit
+  to them one after the other.
 """
 
 from collections.abc import Hashable, Mapping
@@ -32,7 +38,7 @@ from datetime import date
 from decimal import Decimal
 
 from . import credit as credit_rules
-from . import recurrence
+from . import recurrence, units
 from .recurrence import Period, Rule
 
 # Recurring modes
@@ -52,6 +58,17 @@ INSUFFICIENT = "insufficient_credit"
 MISSED = "missed"
 REASONS = (INSUFFICIENT, MISSED)
 
+# How a grant is billed: the one-off invoicing policies, and the credit mode's
+# posted invoice paid from the prepaid credit.
+NO_INVOICE = "none"
+DRAFT_INVOICE = "draft"
+POSTED_INVOICE = "posted"
+PAID_FROM_CREDIT = "paid"
+INVOICE_POLICIES = (POSTED_INVOICE, DRAFT_INVOICE, NO_INVOICE)
+BILLINGS = (*INVOICE_POLICIES, PAID_FROM_CREDIT)
+# Billings whose invoice is posted, so that it weighs on the receivable.
+POSTED_BILLINGS = (POSTED_INVOICE, PAID_FROM_CREDIT)
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -59,6 +76,8 @@ class Subscription:
 
     ``total`` is the invoice total of one grant, taxes included (may be 0).
     ``next_date`` is the start of the next period to process.
+    ``invoice_policy`` says how one-off grants are invoiced; ``data_gb`` is
+    the data of one period (0: time-recurring).
     """
 
     mode: str
@@ -67,6 +86,34 @@ class Subscription:
     anchor: date
     next_date: date
     total: Decimal
+    invoice_policy: str = POSTED_INVOICE
+    data_gb: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A period that is granted: its data, and how it is billed.
+
+    ``amount`` is the period's total, taxes included: what its invoice bills,
+    or what is billed elsewhere when the policy makes no invoice.
+    """
+
+    period: Period
+    data_gb: Decimal
+    billing: str
+    amount: Decimal
+
+    @property
+    def invoiced(self) -> bool:
+        return self.billing != NO_INVOICE
+
+    @property
+    def posted(self) -> bool:
+        return self.billing in POSTED_BILLINGS
+
+    @property
+    def paid_from_credit(self) -> bool:
+        return self.billing == PAID_FROM_CREDIT
 
 
 @dataclass(frozen=True)
@@ -81,25 +128,45 @@ class Skip:
 class Decision:
     """What to record for one subscription, and its new schedule and state.
 
-    ``charged`` is the credit the grants consume: the grant total in credit
-    mode when a period is granted, else 0 (one-off grants are invoiced, not
-    paid from credit).
+    ``charged`` is the credit the grants consume: the total of the grants
+    paid from credit. ``credit`` is the credit the decision was taken with
+    (None for one-off subscriptions, whose grants do not depend on it).
     """
 
-    grants: tuple[Period, ...]
+    grants: tuple[Grant, ...]
     skips: tuple[Skip, ...]
     anchor: date
     next_date: date
     state: str
     charged: Decimal = Decimal(0)
+    credit: Decimal | None = None
 
     @property
-    def events(self) -> list[Period | Skip]:
+    def events(self) -> list[Grant | Skip]:
         """Grants and skips by period start; a skip comes first on a tie."""
         items = [(skip.period.start, 0, skip) for skip in self.skips]
-        items += [(granted.start, 1, granted) for granted in self.grants]
+        items += [(granted.period.start, 1, granted) for granted in self.grants]
         items.sort(key=lambda item: item[:2])
         return [event for _start, _order, event in items]
+
+    @property
+    def posted_total(self) -> Decimal:
+        """What this decision's posted invoices add to the receivable."""
+        return sum((g.amount for g in self.grants if g.posted), Decimal(0))
+
+    @property
+    def valid_until(self) -> date | None:
+        """Last day of the last granted period, None when nothing is granted."""
+        return max((g.period.end for g in self.grants), default=None)
+
+    def changes(self, sub: Subscription) -> bool:
+        """True when the decision records anything or moves the schedule."""
+        return bool(
+            self.events
+            or self.state != sub.state
+            or self.next_date != sub.next_date
+            or self.anchor != sub.anchor
+        )
 
 
 def decide(
@@ -119,15 +186,18 @@ def decide(
         raise ValueError(f"Unknown recurring mode {sub.mode!r}.")
     due = recurrence.due_periods(sub.anchor, sub.rule, sub.next_date, today)
     if sub.mode == ONE_OFF:
+        if sub.invoice_policy not in INVOICE_POLICIES:
+            raise ValueError(f"Unknown invoicing policy {sub.invoice_policy!r}.")
         return _grant_every_due_period(sub, due)
     if credit is None:
         raise ValueError("A credit-based subscription needs the subscriber's credit.")
+    credit = credit_rules.to_decimal(credit)
     affordable = credit_rules.can_afford(credit, sub.total, rounding)
     if sub.state == WAITING and affordable:
-        return _restart_today(sub, due, today)
+        return _restart_today(sub, due, today, credit)
     if not due:
         return _unchanged(sub)
-    return _grant_current_period(sub, due, affordable)
+    return _grant_current_period(sub, due, affordable, credit)
 
 
 def _unchanged(sub):
@@ -138,12 +208,31 @@ def _following_start(sub, due):
     return recurrence.period_start(sub.anchor, sub.rule, due[-1].index + 1)
 
 
+def _grant(sub, period, billing):
+    return Grant(
+        period,
+        units.normalize_data_limit(sub.data_gb),
+        billing,
+        credit_rules.to_decimal(sub.total),
+    )
+
+
+def _credit_grant(sub, period):
+    """A credit-mode grant: paid from credit, unless there is nothing to pay."""
+    billing = PAID_FROM_CREDIT if sub.total > 0 else POSTED_INVOICE
+    return _grant(sub, period, billing)
+
+
+def _charged(grants):
+    return sum((g.amount for g in grants if g.paid_from_credit), Decimal(0))
+
+
 def _grant_every_due_period(sub, due):
     """One-off: every due period is granted; credit plays no part."""
     if not due:
         return Decision((), (), sub.anchor, sub.next_date, ACTIVE)
     return Decision(
-        grants=tuple(due),
+        grants=tuple(_grant(sub, period, sub.invoice_policy) for period in due),
         skips=(),
         anchor=sub.anchor,
         next_date=_following_start(sub, due),
@@ -151,20 +240,22 @@ def _grant_every_due_period(sub, due):
     )
 
 
-def _grant_current_period(sub, due, affordable):
+def _grant_current_period(sub, due, affordable, credit):
     """Credit mode: earlier due periods are missed; the current one is granted
     when the credit pays for it, else skipped and the subscription waits."""
     missed = tuple(Skip(earlier, MISSED) for earlier in due[:-1])
     current = due[-1]
     next_date = _following_start(sub, due)
     if affordable:
+        grants = (_credit_grant(sub, current),)
         return Decision(
-            grants=(current,),
+            grants=grants,
             skips=missed,
             anchor=sub.anchor,
             next_date=next_date,
             state=ACTIVE,
-            charged=credit_rules.to_decimal(sub.total),
+            charged=_charged(grants),
+            credit=credit,
         )
     return Decision(
         grants=(),
@@ -172,40 +263,44 @@ def _grant_current_period(sub, due, affordable):
         anchor=sub.anchor,
         next_date=next_date,
         state=WAITING,
+        credit=credit,
     )
 
 
-def _restart_today(sub, due, today):
+def _restart_today(sub, due, today, credit):
     """Credit is back: grant at once, the schedule restarts on ``today``.
 
     Periods that started before today while waiting are recorded as missed.
     """
     missed = tuple(Skip(passed, MISSED) for passed in due if passed.start < today)
+    grants = (_credit_grant(sub, recurrence.period(today, sub.rule, 0)),)
     return Decision(
-        grants=(recurrence.period(today, sub.rule, 0),),
+        grants=grants,
         skips=missed,
         anchor=today,
         next_date=recurrence.period_start(today, sub.rule, 1),
         state=ACTIVE,
-        charged=credit_rules.to_decimal(sub.total),
+        charged=_charged(grants),
+        credit=credit,
     )
 
 
 class CreditLedger:
-    """Prepaid credit per subscriber, consumed as grants are decided.
+    """Prepaid credit per subscriber, consumed as grants are decided: the one
+    entry point of the rules for a batch of subscriptions.
 
-    A subscriber with several credit-based subscriptions has one credit. The
-    caller processes that subscriber's subscriptions one after the other and
-    hands each the credit the previous ones left: credit for one grant pays
-    for one grant, and the next subscription is skipped for insufficient
-    credit. ``decide`` does the three steps (read the balance, decide,
-    consume what was charged) so a caller cannot forget one.
+    A subscriber with several subscriptions has one credit. The caller
+    decides that subscriber's subscriptions one after the other, in a fixed
+    order, and each sees the credit the previous ones left: credit for one
+    grant pays for one grant, and the next subscription is skipped for
+    insufficient credit. ``decide`` does the three steps (read the balance,
+    decide, consume what was charged) so a caller cannot forget one.
     """
 
-    def __init__(self, credits: Mapping[Hashable, credit_rules.Amount] | None = None):
+    def __init__(self, balances: Mapping[Hashable, credit_rules.Amount] | None = None):
         self._credits = {
             partner: credit_rules.to_decimal(amount)
-            for partner, amount in (credits or {}).items()
+            for partner, amount in (balances or {}).items()
         }
 
     def balance(self, partner: Hashable) -> Decimal:

@@ -1,3 +1,4 @@
+from . import isp_terms
 from . import isp_service_category
 from . import isp_site
 from . import product_template
@@ -6,6 +7,10 @@ from . import res_config_settings
 from . import res_partner
 from . import isp_data_grant
 from . import isp_subscription
+from . import isp_subscription_runner
+from . import isp_subscription_billing
+from . import isp_subscription_chatter
+from . import isp_subscription_reminder
 from . import account_payment
 from . import account_payment_register
 from . import sale_order

@@ -1,6 +1,4 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-import threading
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -193,33 +191,25 @@ class IspDataGrant(models.Model):
     def _cron_send_notifications(self, batch_size=500):
         """Entry point of the scheduled action "ISP: send grant notifications".
 
-        Takes pending grants in batches, locked with SKIP LOCKED so that a
-        second run never e-mails a subscriber twice, and commits each batch
-        (outside tests).
+        Takes one batch of pending grants, locked with SKIP LOCKED so that a
+        second run never e-mails a subscriber twice, and reports the
+        progress: ``ir.cron`` commits and calls again while some remain.
         """
-        done = 0
-        after_id = 0
-        while True:
-            self.flush_model(["notify_pending"])
-            rows = self.env.execute_query(
-                SQL(
-                    "SELECT id FROM isp_data_grant WHERE notify_pending AND id > %s "
-                    "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                    after_id,
-                    batch_size,
-                )
+        self.flush_model(["notify_pending"])
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM isp_data_grant WHERE notify_pending "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                batch_size,
             )
-            if not rows:
-                break
-            grants = self.sudo().browse([row[0] for row in rows])
-            after_id = grants.ids[-1]
+        )
+        grants = self.sudo().browse([row[0] for row in rows])
+        remaining = 0
+        if grants:
             grants._isp_send_notifications()
-            done += len(grants)
             remaining = self.search_count([("notify_pending", "=", True)])
-            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-            if not getattr(threading.current_thread(), "testing", False):
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-        return done
+        self.env["ir.cron"]._notify_progress(done=len(grants), remaining=remaining)
+        return len(grants)
 
     def write(self, vals):
         if set(vals) <= NOTIFICATION_FIELDS:

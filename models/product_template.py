@@ -1,47 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-import math
-
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..core import recurrence, units
-
-RECURRENCE_SELECTION = [
-    (recurrence.DAILY, "Daily"),
-    (recurrence.WEEKLY, "Weekly"),
-    (recurrence.MONTHLY, "Monthly"),
-]
-RECURRING_MODE_SELECTION = [
-    ("credit", "Credit-based (prepaid)"),
-    ("one_off", "One-off (postpaid / pre-authorized)"),
-]
-INVOICE_POLICY_SELECTION = [
-    ("posted", "Posted invoice"),
-    ("draft", "Draft invoice"),
-    ("none", "No invoice (billed elsewhere)"),
-]
-
-
-def check_data_limit_vals(vals, field_name):
-    """Reject a NaN, infinite or negative data limit before the ORM rounds it."""
-    if field_name not in vals:
-        return
-    try:
-        units.normalize_data_limit(vals[field_name])
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
-
-
-def check_price_vals(env, vals, field_name):
-    """Reject a NaN or infinite price with words the accountant understands.
-
-    The ORM would refuse it too, but with Python's own error text.
-    """
-    value = vals.get(field_name)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValidationError(
-            env._("The price must be a finite number: %(value)s is not.", value=value)
-        )
+from .isp_terms import (
+    INVOICE_POLICY_SELECTION,
+    RECURRENCE_SELECTION,
+    RECURRING_MODE_SELECTION,
+    check_data_limit_vals,
+    check_price_vals,
+)
 
 
 class ProductTemplate(models.Model):

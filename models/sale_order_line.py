@@ -15,10 +15,11 @@ class SaleOrderLine(models.Model):
 
         "Create Invoice" on the order must never bill it a second time.
         """
-        super()._compute_qty_to_invoice()
+        res = super()._compute_qty_to_invoice()
         for line in self:
             if line.isp_subscription_ids:
                 line.qty_to_invoice = 0.0
+        return res
 
     def _isp_prepare_subscription_vals(self):
         self.ensure_one()

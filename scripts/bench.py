@@ -13,14 +13,14 @@ without demo data, then times, for the same N:
    receivable line with its subscriber's payment line, pair by pair, and a
    commit.
 2. Credit-based grants: N due credit-based subscriptions whose credit covers
-   them, processed by ``_cron_process_due()`` with its commit per batch (a real
-   cursor, the main thread of this script: not a test).
+   them, processed by the scheduled action as Odoo's cron worker runs it
+   (``ir.cron._run_job``: one batch per call, a commit between calls).
 3. One-off grants, invoice policy ``draft``: N due one-off subscriptions.
 4. Skips: N due credit-based subscriptions without credit.
 
 The data (subscribers, payments, subscriptions) is created before each timer
-starts, in batched creates, and committed. The SQL queries are counted on the
-timed cursor (``Cursor.sql_log_count``). The database is dropped at the end
+starts, in batched creates, and committed. The SQL queries of every cursor
+are counted (``odoo.sql_db.sql_counter``). The database is dropped at the end
 unless ``--keep`` is given.
 
 The Odoo configuration file is ``--config``, else $ODOO_RC, else
@@ -40,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = "isp_data_recurring"
 PRICE = 5.0
+GRANT_CRON = f"{ADDON}.ir_cron_isp_grant_recurring_data"
+NOTIFY_CRON = f"{ADDON}.ir_cron_isp_send_notifications"
 
 
 def parse_args():
@@ -112,9 +114,36 @@ class Bench:
         company = env.company
         return env["isp.subscription"]._isp_today(company)
 
+    def run_cron(self, env, xmlid):
+        """Run a scheduled action as Odoo's cron worker does: ``_run_job``
+        (one progress record per call, a commit between calls), again while
+        it ends partially done. Returns how many records the calls did."""
+        cron = env.ref(xmlid)
+        env.cr.commit()
+        job = {
+            "id": cron.id,
+            "cron_name": cron.cron_name,
+            "ir_actions_server_id": cron.ir_actions_server_id.id,
+            "user_id": cron.user_id.id,
+            "lastcall": cron.lastcall,
+            "timed_out_counter": 0,
+        }
+        first = env["ir.cron.progress"].search([], order="id desc", limit=1).id or 0
+        env.cr.commit()
+        while type(env["ir.cron"])._run_job(job) == "partially done":
+            pass
+        env.cr.commit()  # a new snapshot: the job's commits become visible
+        env.invalidate_all()
+        progress = env["ir.cron.progress"].search(
+            [("cron_id", "=", cron.id), ("id", ">", first)]
+        )
+        return sum(progress.mapped("done"))
+
     def timed(self, label, cr, work):
-        """Run ``work()`` on ``cr``, record wall time and queries."""
-        queries = cr.sql_log_count
+        """Run ``work()``, record wall time and the queries of every cursor."""
+        import odoo.sql_db
+
+        queries = odoo.sql_db.sql_counter
         start = time.perf_counter()
         if os.environ.get("ISP_BENCH_PROFILE") and label.startswith("(2)"):
             import cProfile
@@ -129,7 +158,7 @@ class Bench:
             rows = work()
         cr.commit()
         wall = time.perf_counter() - start
-        queries = cr.sql_log_count - queries
+        queries = odoo.sql_db.sql_counter - queries
         self.rows.append((label, rows, wall, queries))
         print(f"  {label}: {rows} rows in {wall:.1f}s", flush=True)
         return wall
@@ -275,7 +304,7 @@ class Bench:
             env.invalidate_all()
 
             def work():
-                done = env["isp.subscription"]._cron_process_due()
+                done = self.run_cron(env, GRANT_CRON)
                 assert done == self.n, f"processed {done} of {self.n}"
                 return done
 
@@ -284,8 +313,7 @@ class Bench:
             if self.email and credit:
 
                 def send():
-                    env["isp.data.grant"]._cron_send_notifications()
-                    return self.n
+                    return self.run_cron(env, NOTIFY_CRON)
 
                 # The grant job only marks e-mails; this is their own job.
                 self.timed(f"{label[:3]} e-mails, notification job", cr, send)
@@ -362,6 +390,8 @@ def main():
     config.parse_config(
         ["-c", args.config, "--without-demo=all", "--log-level=warn", "--no-http"]
     )
+    # Warnings and errors of the jobs (a cron logs its failures) reach stderr.
+    odoo.netsvc.init_logger()
     if args.db in db_service.list_dbs(True):
         sys.exit(f"database {args.db} exists: give the name of a new one (--db)")
     print(f"machine: {machine()}")

@@ -3,8 +3,43 @@ from datetime import date
 
 from odoo import Command
 from odoo.tests import new_test_user
+from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+GRANT_CRON = "isp_data_recurring.ir_cron_isp_grant_recurring_data"
+REMIND_CRON = "isp_data_recurring.ir_cron_isp_remind_waiting"
+NOTIFY_CRON = "isp_data_recurring.ir_cron_isp_send_notifications"
+# A run that is still not done after this many calls is a bug, not a load.
+MAX_CALLS = 1000
+
+
+def run_job(env, xmlid, method, commit=False, **kwargs):
+    """Run a scheduled action's method as ``ir.cron._run_job`` does.
+
+    Each call gets its progress record and the run's ``lastcall``; the job is
+    called again while it reports work done and work remaining. With
+    ``commit`` (real cursors only), the cursor commits around each call, as
+    the cron worker does. Returns how many records the calls reported done.
+    """
+    cron = env.ref(xmlid)
+    env.flush_all()
+    lastcall = env.execute_query(SQL("SELECT clock_timestamp() AT TIME ZONE 'UTC'"))
+    cron = cron.with_context(lastcall=lastcall[0][0])
+    model = env[cron.model_id.model]
+    done = 0
+    for _call in range(MAX_CALLS):
+        cron_in_run, progress = cron._add_progress()
+        if commit:
+            env.cr.commit()
+        getattr(model.with_context(**cron_in_run.env.context), method)(**kwargs)
+        env.flush_all()
+        if commit:
+            env.cr.commit()
+        done += progress.done
+        if not progress.done or not progress.remaining:
+            return done
+    raise AssertionError(f"{method} still reports work after {MAX_CALLS} calls")
 
 
 class IspCommon(AccountTestInvoicingCommon):
@@ -138,4 +173,5 @@ class IspCommon(AccountTestInvoicingCommon):
         return -partner.with_company(self.company).sudo().credit
 
     def run_cron(self, day):
-        return self.env["isp.subscription"]._cron_process_due(date_ref=day)
+        """One run of "ISP: grant recurring data" on ``day``."""
+        return run_job(self.env, GRANT_CRON, "_cron_process_due", date_ref=day)

@@ -17,7 +17,7 @@ from odoo.tools import mute_logger
 
 from .common import IspCommon
 
-ENGINE_LOGGER = "odoo.addons.isp_data_recurring.models.isp_subscription"
+ENGINE_LOGGER = "odoo.addons.isp_data_recurring.models.isp_subscription_runner"
 NO_RECEIVABLE = (
     r"has no receivable account in .*Set one on the contact's Accounting tab"
 )
@@ -535,7 +535,9 @@ class TestBadInput(IspCommon):
 
         def refuse_broken_plan(moves):
             if broken in moves.invoice_line_ids.product_id:
-                raise UserError("Posting refused: the Broken plan is deprecated")
+                raise UserError(
+                    moves.env._("Posting refused: the Broken plan is deprecated")
+                )
             return original_post(moves)
 
         good = self._create_package(

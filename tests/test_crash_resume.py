@@ -17,9 +17,11 @@ from odoo import SUPERUSER_ID
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.isp_data_recurring.models.isp_subscription import IspSubscription
+from odoo.addons.isp_data_recurring.models.isp_subscription_billing import (
+    IspSubscription,
+)
 
-from .test_concurrency import DAY, ENGINE_LOGGER, RealCursorCase, cron, run_together
+from .real_cursors import DAY, ENGINE_LOGGER, RealCursorCase, cron, run_together
 
 BATCH = 5
 PRICE = 5.0
@@ -38,13 +40,13 @@ class TestCrashResume(RealCursorCase):
         world = self.world
         world.set_batch_size(BATCH)
         product = world.create_package(price=PRICE)
-        credits = [12.0] * 19
-        credits[9] = 2 * PRICE
-        partners = world.create_partners(credits)
+        amounts = [12.0] * 19
+        amounts[9] = 2 * PRICE
+        partners = world.create_partners(amounts)
         owners = partners[:10] + partners[9:]
         subs = world.subscribe(owners, product)
         self.assertEqual(len(subs), 20)
-        return partners, subs, dict(zip(partners, credits, strict=True))
+        return partners, subs, dict(zip(partners, amounts, strict=True))
 
     def _run_cron(self):
         with mute_logger(ENGINE_LOGGER):
@@ -117,10 +119,10 @@ class TestCrashResume(RealCursorCase):
         third_batch = set(subs[2 * BATCH : 3 * BATCH])
         original = IspSubscription._isp_write_results
 
-        def _isp_write_results(model, plans):
+        def _isp_write_results(model, plans, today):
             if third_batch & {plan.subscription.id for plan in plans}:
                 raise RuntimeError("could not write the schedule (disk full)")
-            return original(model, plans)
+            return original(model, plans, today)
 
         with patch.object(IspSubscription, "_isp_write_results", _isp_write_results):
             outcome, done = self._run_cron()

@@ -3,13 +3,13 @@ from datetime import date
 
 from odoo.tests import tagged
 
-from .common import IspCommon
+from .common import NOTIFY_CRON, IspCommon, run_job
 
 
 @tagged("post_install", "-at_install")
 class TestNotifications(IspCommon):
     def _queued_for(self, partner):
-        self.env["isp.data.grant"]._cron_send_notifications()
+        run_job(self.env, NOTIFY_CRON, "_cron_send_notifications")
         return self.env["mail.mail"].search(
             [("recipient_ids", "in", partner.ids)], order="id"
         )

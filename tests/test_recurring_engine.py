@@ -190,10 +190,10 @@ class TestCreditBasedGrants(IspCommon):
         partner = self._create_partner(credit=50.0)
         sub = self._subscribe(partner, self.weekly_5gb, start=date(2026, 3, 1))
         with freeze_time(datetime(2026, 2, 28, 22, 30)):
-            self.env["isp.subscription"]._cron_process_due()
+            self.run_cron(None)
         self.assertFalse(sub.grant_ids, "22:30 UTC is still Feb 28 in Paris")
         with freeze_time(datetime(2026, 2, 28, 23, 30)):
-            self.env["isp.subscription"]._cron_process_due()
+            self.run_cron(None)
         self.assertEqual(sub.grant_ids.period_start, date(2026, 3, 1))
 
 

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import base64
+from ast import literal_eval
 
 from psycopg2 import IntegrityError
 
@@ -118,7 +119,7 @@ class TestServicesInventory(IspCommon):
             "isp_data_recurring.product_template_action_isp_service"
         )
         self.env["product.template"].create({"name": "Not a service"})
-        found = self.env["product.template"].search(eval(action["domain"]))
+        found = self.env["product.template"].search(literal_eval(action["domain"]))
         self.assertTrue(found)
         self.assertTrue(all(found.mapped("isp_is_service")))
         views = [mode for _view, mode in action["views"]]

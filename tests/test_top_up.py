@@ -7,7 +7,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from .common import IspCommon
+from .common import REMIND_CRON, IspCommon, run_job
 
 
 @tagged("post_install", "-at_install")
@@ -121,7 +121,7 @@ class TestTopUp(IspCommon):
             wizard = (
                 self.env["isp.credit.top.up"]
                 .with_user(self.billing)
-                .with_context(action["context"])
+                .with_context(**action["context"])
                 .create({"amount": 10.0})
             )
             self.assertEqual(wizard.partner_id, partner)
@@ -266,7 +266,7 @@ class TestTopUp(IspCommon):
         return sub.activity_ids.filtered(lambda a: a.activity_type_id == todo)
 
     def remind(self, day):
-        return self.env["isp.subscription"]._cron_remind_waiting(date_ref=day)
+        return run_job(self.env, REMIND_CRON, "_cron_remind_waiting", date_ref=day)
 
     def test_reminder_comes_after_the_delay_not_before_and_only_once(self):
         self.assertEqual(self.company.isp_waiting_activity_days, 7)

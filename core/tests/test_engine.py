@@ -14,9 +14,11 @@ from core.engine import (
     INSUFFICIENT,
     MISSED,
     ONE_OFF,
+    PAID_FROM_CREDIT,
     WAITING,
     CreditLedger,
     Decision,
+    Grant,
     Skip,
 )
 from core.recurrence import DAILY, MONTHLY, WEEKLY, Period, Rule
@@ -45,12 +47,17 @@ def sub(
     )
 
 
+def periods(decision):
+    """The granted periods of a decision."""
+    return [granted.period for granted in decision.grants]
+
+
 def story(decision):
     """The decision's events as (start, what happened), in order."""
     return [
         (event.period.start, event.reason)
         if isinstance(event, Skip)
-        else (event.start, "granted")
+        else (event.period.start, "granted")
         for event in decision.events
     ]
 
@@ -80,12 +87,12 @@ def test_unknown_modes_and_states_are_refused():
 def test_one_off_grants_every_missed_period_whatever_the_credit():
     monthly = sub(mode=ONE_OFF, rule=MONTHLY_1, anchor=date(2026, 1, 10))
     decision = engine.decide(monthly, date(2026, 3, 15), None, CENT)
-    assert [p.start for p in decision.grants] == [
+    assert [g.period.start for g in decision.grants] == [
         date(2026, 1, 10),
         date(2026, 2, 10),
         date(2026, 3, 10),
     ]
-    assert [p.index for p in decision.grants] == [0, 1, 2]
+    assert [g.period.index for g in decision.grants] == [0, 1, 2]
     assert decision.skips == ()
     assert decision.charged == 0
     assert decision.next_date == date(2026, 4, 10)
@@ -95,7 +102,7 @@ def test_one_off_grants_every_missed_period_whatever_the_credit():
 
 def test_one_off_ignores_a_negative_credit():
     decision = engine.decide(sub(mode=ONE_OFF), MONDAY, Decimal("-500"), CENT)
-    assert [p.start for p in decision.grants] == [MONDAY]
+    assert [g.period.start for g in decision.grants] == [MONDAY]
     assert decision.charged == 0
 
 
@@ -108,7 +115,10 @@ def test_one_off_with_nothing_due_changes_nothing_but_is_active():
 def test_one_off_waiting_for_credit_grants_its_due_periods_and_becomes_active():
     waiting = sub(mode=ONE_OFF, state=WAITING, next_date=date(2026, 1, 12))
     decision = engine.decide(waiting, date(2026, 1, 20), None, CENT)
-    assert [p.start for p in decision.grants] == [date(2026, 1, 12), date(2026, 1, 19)]
+    assert [g.period.start for g in decision.grants] == [
+        date(2026, 1, 12),
+        date(2026, 1, 19),
+    ]
     assert decision.state == ACTIVE
     assert decision.next_date == date(2026, 1, 26)
 
@@ -124,7 +134,7 @@ def test_one_off_run_twice_on_one_day_grants_once():
 
 def test_enough_credit_grants_the_period_and_charges_its_total():
     decision = engine.decide(sub(), MONDAY, Decimal("20"), CENT)
-    assert decision.grants == (Period(0, MONDAY, date(2026, 1, 11)),)
+    assert periods(decision) == [Period(0, MONDAY, date(2026, 1, 11))]
     assert decision.skips == ()
     assert decision.charged == Decimal("5.00")
     assert decision.next_date == date(2026, 1, 12)
@@ -217,7 +227,7 @@ def test_a_negative_total_is_refused_in_credit_mode():
 def test_waiting_subscription_resumes_at_once_and_restarts_the_schedule():
     waiting = sub(state=WAITING, next_date=date(2026, 1, 12))
     decision = engine.decide(waiting, date(2026, 1, 9), Decimal("10"), CENT)
-    assert decision.grants == (Period(0, date(2026, 1, 9), date(2026, 1, 15)),)
+    assert periods(decision) == [Period(0, date(2026, 1, 9), date(2026, 1, 15))]
     assert decision.skips == ()
     assert decision.anchor == date(2026, 1, 9)
     assert decision.next_date == date(2026, 1, 16)
@@ -233,7 +243,7 @@ def test_a_monthly_restart_on_the_31st_follows_month_ends():
         next_date=date(2026, 2, 10),
     )
     decision = engine.decide(waiting, date(2026, 1, 31), Decimal("10"), CENT)
-    assert decision.grants == (Period(0, date(2026, 1, 31), date(2026, 2, 27)),)
+    assert periods(decision) == [Period(0, date(2026, 1, 31), date(2026, 2, 27))]
     assert decision.next_date == date(2026, 2, 28)
 
 
@@ -277,20 +287,21 @@ def test_a_scheduled_period_starting_on_the_resume_day_is_replaced_by_the_restar
     waiting = sub(state=WAITING, next_date=date(2026, 1, 12))
     decision = engine.decide(waiting, date(2026, 1, 12), Decimal("10"), CENT)
     assert story(decision) == [(date(2026, 1, 12), "granted")]
-    assert decision.grants[0].index == 0
+    assert decision.grants[0].period.index == 0
     assert decision.next_date == date(2026, 1, 19)
 
 
 def test_events_put_a_skip_before_a_grant_on_the_same_day():
     day = Period(0, MONDAY, MONDAY)
+    granted = Grant(day, Decimal(5), PAID_FROM_CREDIT, Decimal(5))
     decision = Decision(
-        grants=(day,),
+        grants=(granted,),
         skips=(Skip(day, MISSED),),
         anchor=MONDAY,
         next_date=MONDAY + timedelta(days=1),
         state=ACTIVE,
     )
-    assert decision.events == [Skip(day, MISSED), day]
+    assert decision.events == [Skip(day, MISSED), granted]
 
 
 # -- one credit, several subscriptions ----------------------------------------
@@ -352,14 +363,14 @@ def test_decision_invariants(
     decision = engine.decide(subscription, today, balance, CENT)
     due = recurrence.due_periods(anchor, rule, next_date, today)
 
-    starts = [p.start for p in decision.grants]
+    starts = [g.period.start for g in decision.grants]
     assert len(starts) == len(set(starts)), "a period is never granted twice"
     skipped = [skip.period.start for skip in decision.skips]
     assert not set(starts) & set(skipped), "a period is granted or skipped"
     assert all(start <= today for start in starts + skipped)
 
     if mode == ONE_OFF:
-        assert list(decision.grants) == due
+        assert periods(decision) == due
         assert decision.skips == ()
         assert decision.charged == 0
         assert decision.state == ACTIVE
@@ -406,7 +417,7 @@ def test_daily_runs_never_grant_a_day_twice_nor_spend_credit_they_lack(
         decision = engine.decide(subscription, today, balance, CENT)
         balance -= decision.charged
         assert balance >= 0
-        granted += [(p.start, p.end) for p in decision.grants]
+        granted += [(g.period.start, g.period.end) for g in decision.grants]
         subscription = engine.Subscription(
             CREDIT,
             decision.state,
@@ -418,3 +429,47 @@ def test_daily_runs_never_grant_a_day_twice_nor_spend_credit_they_lack(
     # Granted periods never overlap, across restarts too.
     for (_s1, end), (start, _e2) in zip(granted, granted[1:], strict=False):
         assert end < start
+
+
+# -- the billing instruction ---------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", engine.INVOICE_POLICIES)
+def test_one_off_grants_are_billed_as_the_policy_says(policy):
+    postpaid = engine.Subscription(
+        ONE_OFF, ACTIVE, WEEKLY_1, MONDAY, MONDAY, Decimal("5"), policy, Decimal(5)
+    )
+    (granted,) = engine.decide(postpaid, MONDAY, None, CENT).grants
+    assert granted.billing == policy
+    assert granted.amount == Decimal("5")
+    assert granted.data_gb == Decimal("5.000")
+    assert granted.paid_from_credit is False
+    assert granted.invoiced == (policy != engine.NO_INVOICE)
+
+
+def test_credit_grants_are_posted_and_paid_from_credit():
+    prepaid = engine.Subscription(
+        CREDIT, ACTIVE, WEEKLY_1, MONDAY, MONDAY, Decimal("5"), "draft", Decimal(2)
+    )
+    decision = engine.decide(prepaid, MONDAY, Decimal(9), CENT)
+    (granted,) = decision.grants
+    assert granted.billing == PAID_FROM_CREDIT, "the one-off policy plays no part"
+    assert (granted.posted, granted.paid_from_credit) == (True, True)
+    assert decision.credit == Decimal(9)
+    assert decision.valid_until == date(2026, 1, 11)
+
+
+def test_a_free_credit_period_is_posted_with_nothing_to_pay():
+    decision = engine.decide(sub(total="0"), MONDAY, Decimal("0"), CENT)
+    (granted,) = decision.grants
+    assert granted.billing == engine.POSTED_INVOICE
+    assert granted.amount == 0
+    assert decision.charged == 0
+
+
+def test_an_unknown_invoicing_policy_is_refused():
+    odd = engine.Subscription(
+        ONE_OFF, ACTIVE, WEEKLY_1, MONDAY, MONDAY, Decimal("5"), "barter"
+    )
+    with pytest.raises(ValueError, match="invoicing policy"):
+        engine.decide(odd, MONDAY, None, CENT)
