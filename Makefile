@@ -8,18 +8,14 @@ ENV := . scripts/odoo_env.sh
 # Rows per benchmark scenario: make bench N=10000
 N ?= 1000
 
-.PHONY: help setup test run lint bench clean distclean
+.PHONY: help test run lint bench clean distclean
 
 help:
-	@echo "make setup      .venv, Odoo detection, PostgreSQL, .build/odoo.conf"
-	@echo "make test       static checks, ruff, plain suite, Odoo suite (fresh db)"
+	@echo "make test       lint (pre-commit), plain suite, Odoo suite on a fresh database"
 	@echo "make run        Odoo with demo data on http://127.0.0.1:8069 (db isp_demo, admin/admin)"
-	@echo "make lint       ruff check ."
+	@echo "make lint       pre-commit on all files: ruff, pylint-odoo, OCA checks, prettier"
 	@echo "make bench      benchmark against plain Odoo (N=1000; make bench N=10000)"
-	@echo "make clean      remove .venv and .build (distclean: also stop and remove .pgdata)"
-
-setup:
-	@$(ENV)
+	@echo "make clean      remove .venv, .build and node_modules (distclean: also .pgdata)"
 
 test:
 	@$(ENV) && isp_test
@@ -31,15 +27,10 @@ lint:
 	@ISP_ENV_DEFINE_ONLY=1 $(ENV) && isp_venv && isp_lint
 
 bench:
-	@if [ -f scripts/bench.py ]; then \
-		$(ENV) && "$$ISP_PY" scripts/bench.py --n $(N); \
-	else \
-		echo "make bench: scripts/bench.py does not exist yet, nothing to run"; \
-	fi
+	@$(ENV) && "$$ISP_PY" scripts/bench.py --n $(N)
 
 clean:
-	rm -rf .venv .build
+	rm -rf .venv .build node_modules
 
 distclean: clean
-	@if [ -d .pgdata ]; then scripts/ensure_pg.sh --stop; fi
-	rm -rf .pgdata
+	@ISP_ENV_DEFINE_ONLY=1 $(ENV) && . scripts/ensure_pg.sh && isp_pg_stop; rm -rf .pgdata

@@ -4,16 +4,6 @@
     "name": "ISP Data Recurring",
     "summary": "ISP services inventory and recurring data bundles, "
     "granted on schedule and paid from the subscriber's prepaid credit",
-    "description": """
-ISP Data Recurring
-==================
-
-Turns products into ISP services (category, status, datasheet, responsible,
-network site, specification) and grants recurring data bundles to prepaid and
-postpaid subscribers by scheduled actions: credit-based grants are invoiced and
-paid from the subscriber's prepaid credit, one-off grants are invoiced as
-configured. Every grant or skip is recorded as an auditable data grant.
-""",
     "version": "18.0.1.0.0",
     "category": "Sales/Subscriptions",
     "website": "https://github.com/isp-data-recurring/isp_data_recurring",

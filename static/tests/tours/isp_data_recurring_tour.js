@@ -5,8 +5,8 @@
 // customer to it, activates the subscription and grants the first period by
 // hand. The customer and their prepayment are created by tests/test_tour.py,
 // which also checks the invoice and the credit after the tour.
-import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+import {registry} from "@web/core/registry";
+import {stepUtils} from "@web_tour/tour_service/tour_utils";
 
 const SERVICE = "Tour Fibre 5 GB Weekly";
 const CUSTOMER = "Tour Prepaid Customer";
@@ -52,7 +52,10 @@ function pickMany2one(fieldName, value) {
 registry.category("web_tour.tours").add("isp_data_recurring_tour", {
     url: "/odoo",
     steps: () => [
-        ...stepUtils.goToAppSteps("isp_data_recurring.menu_isp_root", "Open the ISP app"),
+        ...stepUtils.goToAppSteps(
+            "isp_data_recurring.menu_isp_root",
+            "Open the ISP app"
+        ),
 
         // -- ISP > Inventory > Services: create a recurring service ---------
         ...openMenu(
@@ -92,12 +95,14 @@ registry.category("web_tour.tours").add("isp_data_recurring_tour", {
         },
         {
             content: "Credit-based (prepaid) mode",
-            trigger: ".o_field_widget[name=isp_recurring_mode] input[data-value=credit]",
+            trigger:
+                ".o_field_widget[name=isp_recurring_mode] input[data-value=credit]",
             run: "click",
         },
         {
             content: "Credit-based mode is selected",
-            trigger: ".o_field_widget[name=isp_recurring_mode] input[data-value=credit]:checked",
+            trigger:
+                ".o_field_widget[name=isp_recurring_mode] input[data-value=credit]:checked",
         },
         ...stepUtils.saveForm(),
         {
@@ -133,7 +138,8 @@ registry.category("web_tour.tours").add("isp_data_recurring_tour", {
         },
         {
             content: "The subscription is active",
-            trigger: ".o_statusbar_status button.o_arrow_button_current:contains(Active)",
+            trigger:
+                ".o_statusbar_status button.o_arrow_button_current:contains(Active)",
         },
         {
             content: "Run now",
