@@ -31,6 +31,9 @@
         "demo/isp_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "isp_data_recurring/static/src/**/*",
+        ],
         "web.assets_tests": [
             "isp_data_recurring/static/tests/tours/*.js",
         ],

@@ -29,7 +29,9 @@ to today, see ``recurrence.due_periods``).
   0, which is paid by definition: there is nothing to take from the credit.
 - One subscriber's credit is shared by all of their subscriptions: see
   ``CreditLedger``, the one entry point of the rules, which hands the credit
-  to them one after the other.
+  to them one after the other, in a fixed order. Every posted invoice lowers
+  the credit, a one-off one included: the next subscription sees the credit
+  the previous ones left, as it would on the next day.
 """
 
 from collections.abc import Hashable, Mapping
@@ -320,9 +322,14 @@ class CreditLedger:
         self, partner: Hashable, sub: Subscription, today: date, rounding: Decimal
     ) -> Decision:
         """``decide`` for ``sub`` of subscriber ``partner`` with the credit
-        left, then consume what the decision charged."""
+        left, then consume what the decision's posted invoices take from it.
+
+        A posted invoice lowers the credit whether it is paid from it or not:
+        a one-off grant's posted invoice decided earlier in the run weighs on
+        the next subscription exactly as if it had been posted the day before.
+        """
         available = self.balance(partner) if sub.mode == CREDIT else None
         decision = decide(sub, today, available, rounding)
-        if decision.charged:
-            self.consume(partner, decision.charged)
+        if decision.posted_total:
+            self.consume(partner, decision.posted_total)
         return decision

@@ -6,12 +6,16 @@ from . import res_company
 from . import res_config_settings
 from . import res_partner
 from . import isp_data_grant
+from . import isp_data_grant_reversal
 from . import isp_subscription
 from . import isp_subscription_runner
 from . import isp_subscription_billing
 from . import isp_subscription_chatter
 from . import isp_subscription_reminder
+from . import isp_subscription_credit
 from . import account_payment
+from . import account_move
+from . import ir_cron
 from . import account_payment_register
 from . import sale_order
 from . import sale_order_line

@@ -1,12 +1,22 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..core import engine, units
 
-# The only bookkeeping an immutable grant accepts.
-NOTIFICATION_FIELDS = {"notify_pending"}
+# The only bookkeeping an immutable grant accepts: its e-mail sent, and the
+# grant that resolved a skip (the subscription resumed).
+BOOKKEEPING_FIELDS = {"notify_pending", "resolved_by_id"}
+# What a reversal writes (see isp_data_grant_reversal.py), under REVERSING.
+REVERSAL_FIELDS = {
+    "state",
+    "reversed_date",
+    "reversed_uid",
+    "reversal_reason",
+    "reversal_move_id",
+}
+REVERSING = "isp_grant_reversal"
 
 
 class IspDataGrant(models.Model):
@@ -77,7 +87,8 @@ class IspDataGrant(models.Model):
     )
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     state = fields.Selection(
-        [("granted", "Granted"), ("skipped", "Skipped")],
+        [("granted", "Granted"), ("skipped", "Skipped"), ("reversed", "Reversed")],
+        string="Status",
         required=True,
         readonly=True,
         index=True,
@@ -107,6 +118,18 @@ class IspDataGrant(models.Model):
     payment_state = fields.Selection(
         related="move_id.payment_state", string="Payment Status"
     )
+    resolved_by_id = fields.Many2one(
+        "isp.data.grant",
+        string="Resolved By",
+        readonly=True,
+        index="btree_not_null",
+        help="Skipped for lack of credit, then resolved: the credit came back "
+        "and this grant restarted the subscription.",
+    )
+    outcome = fields.Char(
+        compute="_compute_outcome",
+        help="What happened to the period, in one phrase.",
+    )
 
     def init(self):
         # The guarantee: one granted row per subscription and period, enforced
@@ -135,8 +158,29 @@ class IspDataGrant(models.Model):
         for grant in self:
             grant.display_name = (
                 f"{grant.subscription_id.name or ''} "
-                f"{fields.Date.to_string(grant.period_start) or ''}"
+                f"{format_date(self.env, grant.period_start) or ''}"
             ).strip()
+
+    @api.depends("state", "reason", "resolved_by_id", "reversed_date")
+    def _compute_outcome(self):
+        reasons = dict(self._fields["reason"]._description_selection(self.env))
+        for grant in self:
+            if grant.state == "granted":
+                grant.outcome = _("Granted")
+            elif grant.state == "reversed":
+                grant.outcome = _(
+                    "Reversed on %(date)s",
+                    date=format_date(self.env, grant.reversed_date),
+                )
+            elif grant.resolved_by_id:
+                grant.outcome = _(
+                    "Resolved: resumed on %(date)s",
+                    date=format_date(self.env, grant.resolved_by_id.period_start),
+                )
+            else:
+                grant.outcome = _(
+                    "Skipped: %(reason)s", reason=reasons.get(grant.reason, "")
+                )
 
     def _isp_notifications(self):
         """Pairs (grants, template xmlid) of the e-mails these grants call for.
@@ -212,12 +256,15 @@ class IspDataGrant(models.Model):
         return len(grants)
 
     def write(self, vals):
-        if set(vals) <= NOTIFICATION_FIELDS:
+        allowed = BOOKKEEPING_FIELDS
+        if self.env.context.get(REVERSING):
+            allowed = allowed | REVERSAL_FIELDS
+        if set(vals) <= allowed:
             return super().write(vals)
         raise UserError(
             _(
                 "Data grants are the audit trail of the recurring engine and "
-                "cannot be edited. Correct the invoice or the subscription instead."
+                "cannot be edited. To undo a grant, use Reverse grant on it."
             )
         )
 

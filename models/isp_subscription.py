@@ -148,6 +148,7 @@ class IspSubscription(models.Model):
     )
     state = fields.Selection(
         SUBSCRIPTION_STATE_SELECTION,
+        string="Status",
         default=engine.DRAFT,
         required=True,
         readonly=True,
@@ -165,6 +166,7 @@ class IspSubscription(models.Model):
         "isp.data.grant", "subscription_id", string="Grants", readonly=True
     )
     grant_count = fields.Integer(compute="_compute_grant_count")
+    invoice_count = fields.Integer(compute="_compute_grant_count")
     data_label = fields.Char(compute="_compute_data_label")
     last_error = fields.Text(readonly=True, copy=False)
     processed_at = fields.Datetime(
@@ -188,7 +190,7 @@ class IspSubscription(models.Model):
     user_id = fields.Many2one(
         "res.users",
         string="Responsible",
-        default=lambda self: self.env.user,
+        default=lambda self: self._default_user_id(),
         tracking=True,
         help="The accountant reminded when the subscription waits for credit.",
     )
@@ -204,6 +206,14 @@ class IspSubscription(models.Model):
     sale_order_id = fields.Many2one(
         related="sale_line_id.order_id", string="Sale Order", store=True
     )
+
+    @api.model
+    def _default_user_id(self):
+        """The user creating it; an accountant when that is OdooBot (a
+        scheduled action or data loading), who never reads reminders."""
+        if self.env.user._is_superuser():
+            return self._isp_fallback_responsible(self.env.company)
+        return self.env.user
 
     @api.depends("product_id")
     def _compute_from_product(self):
@@ -221,15 +231,21 @@ class IspSubscription(models.Model):
     @api.depends("data_limit_gb")
     def _compute_data_label(self):
         for sub in self:
-            sub.data_label = units.format_data(sub.data_limit_gb)
+            try:
+                sub.data_label = units.format_data(sub.data_limit_gb)
+            except ValueError:
+                # A value being typed: the onchange and the constraint say why.
+                sub.data_label = False
 
     def _compute_grant_count(self):
         groups = self.env["isp.data.grant"]._read_group(
-            [("subscription_id", "in", self.ids)], ["subscription_id"], ["__count"]
+            [("subscription_id", "in", self.ids)],
+            ["subscription_id"],
+            ["__count", "move_id:count_distinct"],
         )
-        counts = {sub.id: count for sub, count in groups}
+        counts = {sub.id: (grants, moves) for sub, grants, moves in groups}
         for sub in self:
-            sub.grant_count = counts.get(sub.id, 0)
+            sub.grant_count, sub.invoice_count = counts.get(sub.id, (0, 0))
 
     @api.constrains("product_id", "company_id")
     def _check_product(self):
@@ -262,22 +278,32 @@ class IspSubscription(models.Model):
     )
     def _check_terms(self):
         for sub in self:
-            if sub.price_unit < 0:
-                raise ValidationError(
-                    _(
-                        "The price of subscription %(sub)s cannot be negative. "
-                        "Enter a price of 0 or more.",
-                        sub=sub.name,
-                    )
-                )
-            try:
-                units.normalize_data_limit(sub.data_limit_gb)
-                sub._isp_rule()
-                recurrence.check_start(sub.date_start)
-            except ValueError as exc:
-                raise ValidationError(
-                    _("Subscription %(sub)s: %(error)s", sub=sub.name, error=exc)
-                ) from exc
+            problem = sub._isp_terms_problem()
+            if problem:
+                raise ValidationError(problem)
+
+    @api.onchange("price_unit", "recurrence_interval", "data_limit_gb", "date_start")
+    def _onchange_terms(self):
+        """Say what is wrong while the value is typed, as the save would."""
+        problem = self._isp_terms_problem()
+        if problem:
+            return {"warning": {"title": _("Check this value"), "message": problem}}
+
+    def _isp_terms_problem(self):
+        """What is wrong with the price, data limit, recurrence or start date,
+        in words that say what to fix; None when nothing is."""
+        self.ensure_one()
+        if self.price_unit < 0:
+            return _("The price cannot be negative. Enter a price of 0 or more.")
+        try:
+            units.normalize_data_limit(self.data_limit_gb)
+            if self.recurrence:
+                self._isp_rule()
+            if self.date_start:
+                recurrence.check_start(self.date_start)
+        except ValueError as exc:
+            return str(exc)
+        return None
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -340,13 +366,19 @@ class IspSubscription(models.Model):
         return True
 
     def action_run_now(self):
-        """Process these subscriptions now, through the cron's code path."""
+        """Process these subscriptions now, through the cron's code path, and
+        say what happened."""
         self._isp_check_manager()
         self._isp_lock(nowait=True)
+        before = self.sudo().grant_ids
         for company, subs in self.grouped("company_id").items():
             today = self._isp_today(company)
             subs.sudo().with_company(company)._isp_process_locked(today)
-        return True
+        self.invalidate_recordset()
+        new = self.sudo().grant_ids - before
+        return self._isp_notification(
+            _("Run now"), self._isp_run_summary(new, self.filtered("last_error"))
+        )
 
     def action_view_grants(self):
         self.ensure_one()
@@ -358,37 +390,13 @@ class IspSubscription(models.Model):
         return action
 
     def action_view_invoices(self):
+        """The grants' invoices, to read: they are made by the grants only."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account.action_move_out_invoice_type"
         )
         action["domain"] = [("id", "in", self.grant_ids.move_id.ids)]
-        action["context"] = {"default_move_type": "out_invoice"}
-        return action
-
-    def action_open_top_up(self):
-        """Open the top-up wizard, the missing credit as the amount."""
-        self.ensure_one()
-        if not self.env.user.has_group("account.group_account_invoice"):
-            raise AccessError(
-                _(
-                    "Only users with Accounting billing rights can top up "
-                    "prepaid credit. Ask an accountant to record the payment."
-                )
-            )
-        context = {
-            "default_subscription_id": self.id,
-            "default_partner_id": self.commercial_partner_id.id,
-            "default_company_id": self.company_id.id,
-        }
-        if self.state == engine.WAITING:
-            missing = self._isp_missing_credit().get(self.id)
-            if missing:
-                context["default_amount"] = float(missing)
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "isp_data_recurring.isp_credit_top_up_action"
-        )
-        action["context"] = context
+        action["context"] = {"create": False, "default_move_type": "out_invoice"}
         return action
 
     # ------------------------------------------------------------------

@@ -235,24 +235,6 @@ class IspSubscription(models.Model):
 
         return fiscal_position_of
 
-    def _isp_missing_credit(self):
-        """Credit each subscription lacks for its next period, by id (Decimal).
-
-        Each subscription is compared alone with its subscriber's credit.
-        """
-        result = {}
-        for company, subs in self.grouped("company_id").items():
-            subs = subs.sudo().with_company(company)
-            rounding = credit.to_decimal(company.currency_id.rounding)
-            credit_of = subs._isp_credits(company)
-            terms_of = subs._isp_billing_terms_getter(company)
-            for sub in subs:
-                available = credit_of[sub.commercial_partner_id.id]
-                result[sub.id] = credit.missing_credit(
-                    available, terms_of(sub).total, rounding
-                )
-        return result
-
     # ------------------------------------------------------------------
     # 2. Execute: invoices, payment from credit, grants, schedule, chatter
     # ------------------------------------------------------------------
@@ -263,9 +245,38 @@ class IspSubscription(models.Model):
         for plan in plans:
             grant_vals.extend(plan.subscription._isp_prepare_grant_vals(plan, move_of))
         grants = self.env["isp.data.grant"].sudo().create(grant_vals)
+        self._isp_resolve_skips(plans, grants)
         self._isp_write_results(plans, today)
         self._isp_log_results(plans, grants)
         grants._isp_queue_notifications()
+
+    @api.model
+    def _isp_resolve_skips(self, plans, grants):
+        """A subscription that resumed resolves its skips for lack of credit:
+        they read as resolved by the grant that restarted it, not as periods
+        that contradict it."""
+        restarted = {
+            plan.subscription.id
+            for plan in plans
+            if plan.decision.grants and plan.core.state == engine.WAITING
+        }
+        if not restarted:
+            return
+        Grant = self.env["isp.data.grant"].sudo()
+        skips = Grant.search(
+            [
+                ("subscription_id", "in", list(restarted)),
+                ("reason", "=", engine.INSUFFICIENT),
+                ("resolved_by_id", "=", False),
+            ]
+        )
+        granted_of = {
+            grant.subscription_id.id: grant
+            for grant in grants
+            if grant.state == "granted"
+        }
+        for sub_id, sub_skips in skips.grouped("subscription_id").items():
+            sub_skips.write({"resolved_by_id": granted_of[sub_id.id].id})
 
     @api.model
     def _isp_create_invoices(self, plans, today):
@@ -329,12 +340,18 @@ class IspSubscription(models.Model):
         lang = self.partner_id.lang or self.env.lang
         line_vals = dict(
             plan.terms.line,
-            name=_(
-                "%(package)s: %(data)s, %(start)s to %(end)s",
-                package=self.product_id.display_name,
-                data=units.format_data(self.data_limit_gb),
-                start=format_date(self.env, period.start, lang_code=lang),
-                end=format_date(self.env, period.end, lang_code=lang),
+            # Odoo's convention: the product, then the description on its own
+            # line (the invoice form shows them apart).
+            name="\n".join(
+                (
+                    self.product_id.with_context(lang=lang).display_name,
+                    _(
+                        "%(data)s, %(start)s to %(end)s",
+                        data=units.format_data(self.data_limit_gb),
+                        start=format_date(self.env, period.start, lang_code=lang),
+                        end=format_date(self.env, period.end, lang_code=lang),
+                    ),
+                )
             ),
         )
         if bills_order:

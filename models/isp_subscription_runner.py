@@ -262,6 +262,48 @@ class IspSubscription(models.Model):
         )
         self.invalidate_recordset(["processed_at"])
 
+    # ------------------------------------------------------------------
+    # What a run did, in a notification
+    # ------------------------------------------------------------------
+    @api.model
+    def _isp_run_summary(self, grants, failed):
+        """One sentence on these new grants and failed subscriptions."""
+        granted = grants.filtered(lambda g: g.state == "granted")
+        short = grants.filtered(lambda g: g.reason == engine.INSUFFICIENT)
+        missed = grants.filtered(lambda g: g.reason == engine.MISSED)
+        parts = []
+        if granted:
+            parts.append(_("%(count)s period(s) granted", count=len(granted)))
+        if short:
+            parts.append(_("%(count)s skipped for lack of credit", count=len(short)))
+        if missed:
+            parts.append(_("%(count)s missed, not charged", count=len(missed)))
+        if failed:
+            parts.append(
+                _(
+                    "%(count)s failed: %(subs)s (the reason is on each)",
+                    count=len(failed),
+                    subs=", ".join(failed[:5].mapped("name")),
+                )
+            )
+        if not parts:
+            return _("Nothing was due: no period starts before the next grant date.")
+        return _("%(parts)s.", parts="; ".join(parts))
+
+    @api.model
+    def _isp_notification(self, title, message, warning=False):
+        """A notification, then the screen reloads to show what changed."""
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": "warning" if warning else "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     @api.model
     def _isp_error_text(self, exc):
         if isinstance(exc, psycopg2.Error) and (

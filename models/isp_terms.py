@@ -12,10 +12,11 @@ from odoo.exceptions import ValidationError
 
 from ..core import engine, recurrence, units
 
+# Read after "Every [N]" on the forms.
 RECURRENCE_SELECTION = [
-    (recurrence.DAILY, "Daily"),
-    (recurrence.WEEKLY, "Weekly"),
-    (recurrence.MONTHLY, "Monthly"),
+    (recurrence.DAILY, "Day(s)"),
+    (recurrence.WEEKLY, "Week(s)"),
+    (recurrence.MONTHLY, "Month(s)"),
 ]
 RECURRING_MODE_SELECTION = [
     (engine.CREDIT, "Credit-based (prepaid)"),
@@ -58,3 +59,27 @@ def check_price_vals(env, vals, field_name):
         raise ValidationError(
             env._("The price must be a finite number: %(value)s is not.", value=value)
         )
+
+
+def package_label(env, data_gb, unit, interval):
+    """What a package gives, as lists show it: "5 GB every week",
+    "Unlimited every 2 months"; "" without a recurrence."""
+    if not unit:
+        return ""
+    try:
+        data = units.format_data(data_gb)
+    except ValueError:
+        return ""
+    if not interval or interval == 1:
+        every = {
+            recurrence.DAILY: env._("every day"),
+            recurrence.WEEKLY: env._("every week"),
+            recurrence.MONTHLY: env._("every month"),
+        }[unit]
+    else:
+        every = {
+            recurrence.DAILY: env._("every %(n)s days", n=interval),
+            recurrence.WEEKLY: env._("every %(n)s weeks", n=interval),
+            recurrence.MONTHLY: env._("every %(n)s months", n=interval),
+        }[unit]
+    return f"{data} {every}"

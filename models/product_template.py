@@ -9,6 +9,7 @@ from .isp_terms import (
     RECURRING_MODE_SELECTION,
     check_data_limit_vals,
     check_price_vals,
+    package_label,
 )
 
 
@@ -20,12 +21,16 @@ class ProductTemplate(models.Model):
         string="Is an ISP Service",
         help="Mark this product as a service of the ISP inventory.",
     )
+    # Not check_company: a service without a company (Odoo's default for a
+    # new product) picks among the sites and categories of the user's
+    # companies, and takes the company of what it picks (see _isp_company_of).
     isp_category_id = fields.Many2one(
         "isp.service.category",
         string="Service Category",
-        check_company=True,
         index="btree_not_null",
         tracking=True,
+        domain="[('company_id', 'in', (company_id and [company_id] "
+        "or allowed_company_ids) + [False])]",
     )
     isp_status = fields.Selection(
         [("draft", "Draft"), ("active", "Active"), ("retired", "Retired")],
@@ -44,8 +49,9 @@ class ProductTemplate(models.Model):
     isp_site_id = fields.Many2one(
         "isp.site",
         string="Network Site",
-        check_company=True,
         index="btree_not_null",
+        domain="[('company_id', 'in', company_id and [company_id] "
+        "or allowed_company_ids)]",
         tracking=True,
         help="The network site (POP, tower, data centre, office) where the "
         "service is delivered.",
@@ -84,6 +90,17 @@ class ProductTemplate(models.Model):
         default="posted",
         help="How one-off grants are invoiced by default.",
     )
+    isp_price_total = fields.Monetary(
+        string="Price incl. Taxes",
+        compute="_compute_isp_price_total",
+        help="The unit price with the customer taxes of the current company: "
+        "what a credit-based subscriber's credit must cover each period.",
+    )
+    isp_package_label = fields.Char(
+        string="Package",
+        compute="_compute_isp_package_label",
+        help="What each period gives, and how often.",
+    )
     isp_is_recurring = fields.Boolean(
         string="Recurring Package",
         compute="_compute_isp_is_recurring",
@@ -97,17 +114,26 @@ class ProductTemplate(models.Model):
                 template.isp_is_service and template.isp_recurrence
             )
 
-    @api.constrains("isp_is_service", "list_price")
-    def _check_isp_list_price(self):
-        for template in self.filtered("isp_is_service"):
-            if template.list_price < 0:
-                raise ValidationError(
-                    _(
-                        "The unit price of service %(service)s cannot be negative. "
-                        "Enter a price of 0 or more.",
-                        service=template.display_name,
-                    )
-                )
+    @api.depends("isp_data_limit_gb", "isp_recurrence", "isp_recurrence_interval")
+    def _compute_isp_package_label(self):
+        for template in self:
+            template.isp_package_label = package_label(
+                self.env,
+                template.isp_data_limit_gb,
+                template.isp_recurrence,
+                template.isp_recurrence_interval,
+            )
+
+    @api.depends("list_price", "taxes_id")
+    @api.depends_context("company")
+    def _compute_isp_price_total(self):
+        for template in self:
+            taxes = template.taxes_id._filter_taxes_by_company(self.env.company)
+            template.isp_price_total = taxes.compute_all(
+                template.list_price,
+                currency=template.currency_id,
+                product=template.product_variant_id or None,
+            )["total_included"]
 
     @api.constrains("isp_is_service", "type")
     def _check_isp_type(self):
@@ -121,57 +147,110 @@ class ProductTemplate(models.Model):
                     )
                 )
 
-    @api.constrains("isp_recurrence", "isp_recurrence_interval", "isp_data_limit_gb")
-    def _check_isp_recurrence(self):
+    @api.constrains(
+        "isp_is_service",
+        "list_price",
+        "isp_recurrence",
+        "isp_recurrence_interval",
+        "isp_data_limit_gb",
+    )
+    def _check_isp_terms(self):
         for template in self:
-            try:
-                units.normalize_data_limit(template.isp_data_limit_gb)
-            except ValueError as exc:
+            problem = template._isp_terms_problem()
+            if problem:
                 raise ValidationError(
                     _(
-                        "%(service)s: %(error)s",
-                        service=template.display_name,
-                        error=str(exc),
-                    )
-                ) from exc
-            if template.isp_recurrence and template.isp_recurrence_interval < 1:
-                raise ValidationError(
-                    _(
-                        "%(service)s: the recurrence interval must be 1 or more "
-                        "(every 1 month, every 2 weeks, ...).",
-                        service=template.display_name,
+                        "%(service)s: %(problem)s",
+                        service=template.name,
+                        problem=problem,
                     )
                 )
-            if template.isp_recurrence and not template.isp_is_service:
-                raise ValidationError(
-                    _(
-                        "%(product)s has a recurrence but is not an ISP service. "
-                        "Tick 'Is an ISP Service' first.",
-                        product=template.display_name,
+
+    @api.constrains("company_id", "isp_site_id", "isp_category_id")
+    def _check_isp_company(self):
+        for template in self:
+            for record in (template.isp_site_id, template.isp_category_id):
+                if record.company_id and record.company_id != template.company_id:
+                    raise ValidationError(
+                        _(
+                            "%(record)s belongs to %(company)s: the service "
+                            "%(service)s must belong to it too.",
+                            record=record.display_name,
+                            company=record.company_id.name,
+                            service=template.name,
+                        )
                     )
-                )
+
+    @api.onchange(
+        "list_price", "isp_recurrence", "isp_recurrence_interval", "isp_data_limit_gb"
+    )
+    def _onchange_isp_terms(self):
+        """Say what is wrong while the value is typed, as the save would."""
+        problem = self._isp_terms_problem()
+        if problem:
+            return {"warning": {"title": _("Check this value"), "message": problem}}
+
+    def _isp_terms_problem(self):
+        """What is wrong with the service's price, data limit or recurrence,
+        in words that say what to fix; None when nothing is."""
+        self.ensure_one()
+        if self.isp_is_service and self.list_price < 0:
+            return _("The unit price cannot be negative. Enter a price of 0 or more.")
+        try:
+            units.normalize_data_limit(self.isp_data_limit_gb)
+        except ValueError as exc:
+            return str(exc)
+        if self.isp_recurrence and self.isp_recurrence_interval < 1:
+            return _(
+                "The recurrence interval must be 1 or more (every 1 month, every "
+                "2 weeks, ...)."
+            )
+        if self.isp_recurrence and not self.isp_is_service:
+            return _(
+                "It has a recurrence but is not an ISP service. Tick 'Is an ISP "
+                "Service' first."
+            )
+        return None
 
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
             check_data_limit_vals(vals, "isp_data_limit_gb")
             check_price_vals(self.env, vals, "list_price")
+            if not vals.get("company_id"):
+                vals.update(self._isp_company_of(vals))
+            if vals.get("isp_is_service"):
+                vals.setdefault("type", "service")
         return super().create(vals_list)
 
     def write(self, vals):
         check_data_limit_vals(vals, "isp_data_limit_gb")
         check_price_vals(self.env, vals, "list_price")
+        if "company_id" not in vals and self._isp_company_of(vals):
+            for template in self.filtered(lambda t: not t.company_id):
+                super(ProductTemplate, template).write(template._isp_company_of(vals))
         return super().write(vals)
+
+    @api.model
+    def _isp_company_of(self, vals):
+        """``{'company_id': ...}`` of the site (else category) in ``vals``
+        that belongs to a company, for a service that has none."""
+        site = self.env["isp.site"].browse(vals.get("isp_site_id"))
+        category = self.env["isp.service.category"].browse(vals.get("isp_category_id"))
+        company = site.sudo().company_id or category.sudo().company_id
+        return {"company_id": company.id} if company else {}
 
     @api.onchange("isp_is_service")
     def _onchange_isp_is_service(self):
         if self.isp_is_service:
             self.type = "service"
 
-    @api.onchange("isp_site_id")
-    def _onchange_isp_site_id(self):
-        if self.isp_site_id and not self.company_id:
-            self.company_id = self.isp_site_id.company_id
+    @api.onchange("isp_site_id", "isp_category_id")
+    def _onchange_isp_company(self):
+        if not self.company_id:
+            self.company_id = (
+                self.isp_site_id.company_id or self.isp_category_id.company_id
+            )
 
     def isp_recurrence_rule(self):
         """The package's recurrence as a core rule."""

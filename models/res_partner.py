@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo import api, fields, models
+
+from ..core import engine
 
 
 class ResPartner(models.Model):
@@ -50,18 +51,35 @@ class ResPartner(models.Model):
 
     def action_open_isp_top_up(self):
         self.ensure_one()
-        if not self.env.user.has_group("account.group_account_invoice"):
-            raise AccessError(
-                _(
-                    "Only users with Accounting billing rights can top up "
-                    "prepaid credit. Ask an accountant to record the payment."
-                )
-            )
+        return self._isp_top_up_action()
+
+    def _isp_top_up_action(self, subscription=None):
+        """The top-up wizard for this subscriber, its amount what resumes the
+        subscription (or every subscription of theirs waiting for credit)."""
+        self.ensure_one()
+        Subscription = self.env["isp.subscription"]
+        Subscription._isp_check_can_top_up()
+        partner = self.commercial_partner_id
+        company = subscription.company_id if subscription else self.env.company
+        waiting = subscription or Subscription.search(
+            [
+                ("commercial_partner_id", "=", partner.id),
+                ("company_id", "=", company.id),
+                ("state", "=", engine.WAITING),
+            ]
+        )
+        waiting = waiting.filtered(lambda sub: sub.state == engine.WAITING)
+        context = {
+            "default_partner_id": partner.id,
+            "default_company_id": company.id,
+        }
+        if subscription or len(waiting) == 1:
+            context["default_subscription_id"] = (subscription or waiting).id
+        missing = waiting._isp_missing_credit_together(company)
+        if missing:
+            context["default_amount"] = float(missing)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "isp_data_recurring.isp_credit_top_up_action"
         )
-        action["context"] = {
-            "default_partner_id": self.commercial_partner_id.id,
-            "default_company_id": self.env.company.id,
-        }
+        action["context"] = context
         return action

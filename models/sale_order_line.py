@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
 
 class SaleOrderLine(models.Model):
@@ -33,3 +33,23 @@ class SaleOrderLine(models.Model):
             "date_start": fields.Date.context_today(self, start),
             "sale_line_id": self.id,
         }
+
+    @api.onchange("product_id")
+    def _onchange_isp_service_status(self):
+        """Warn when selling a service that is not in service yet, or any more."""
+        template = self.product_id.product_tmpl_id
+        if template.isp_is_service and template.isp_status != "active":
+            status = dict(
+                template._fields["isp_status"]._description_selection(self.env)
+            )[template.isp_status]
+            return {
+                "warning": {
+                    "title": _("Service not active"),
+                    "message": _(
+                        "%(service)s is %(status)s in the services inventory: "
+                        "check with its responsible before selling it.",
+                        service=template.display_name,
+                        status=status.lower(),
+                    ),
+                }
+            }

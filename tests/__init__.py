@@ -10,3 +10,5 @@ from . import test_bad_input
 from . import test_access_matrix
 from . import test_concurrency
 from . import test_crash_resume
+from . import test_forms
+from . import test_grant_reversal

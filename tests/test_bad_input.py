@@ -244,7 +244,7 @@ class TestBadInput(IspCommon):
                 "service: negative price",
                 lambda: self._new_service(list_price=-1.0),
                 ValidationError,
-                r"unit price of service .* cannot be negative",
+                r"unit price cannot be negative",
                 None,
                 None,
             ),
@@ -535,9 +535,7 @@ class TestBadInput(IspCommon):
 
         def refuse_broken_plan(moves):
             if broken in moves.invoice_line_ids.product_id:
-                raise UserError(
-                    moves.env._("Posting refused: the Broken plan is deprecated")
-                )
+                raise UserError("Posting refused: the Broken plan is deprecated")  # pylint: disable=translation-required
             return original_post(moves)
 
         good = self._create_package(

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from datetime import date
+from unittest.mock import patch
 
 from psycopg2 import IntegrityError
 
@@ -142,3 +143,133 @@ class TestRobustness(IspCommon):
             sub.write({"recurrence_interval": 2})
         with self.assertRaisesRegex(UserError, "draft subscriptions"):
             sub.unlink()
+
+
+@tagged("post_install", "-at_install")
+class TestSameWorldBothWays(IspCommon):
+    """A subscriber's outcome never depends on an unrelated failure."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.vat = cls.env["account.tax"].create(
+            {
+                "name": "VAT 15",
+                "amount": 15.0,
+                "type_tax_use": "sale",
+                "company_id": cls.company.id,
+            }
+        )
+
+    def _world(self, credit_first):
+        """Issue 8's subscriber: 44.45 paid; a one-off posted package at
+        47.06 and a credit-based one at 11.50, both due on the same day."""
+        postpaid = self._create_package(
+            "Postpaid",
+            price=40.92,
+            recurrence="monthly",
+            mode="one_off",
+            taxes=self.vat,
+        )
+        prepaid = self._create_package(
+            "Prepaid", price=10.0, recurrence="monthly", taxes=self.vat
+        )
+        partner = self._create_partner("Dora", credit=44.45)
+        order = (prepaid, postpaid) if credit_first else (postpaid, prepaid)
+        subs = [self._subscribe(partner, product) for product in order]
+        return partner, {sub.product_id.name: sub for sub in subs}
+
+    def _state_of(self, partner, subs):
+        return {
+            "credit": round(self.prepaid_credit(partner), 2),
+            "subs": {
+                name: (
+                    sub.state,
+                    sorted(sub.grant_ids.mapped(lambda g: (g.state, g.reason or ""))),
+                )
+                for name, sub in subs.items()
+            },
+        }
+
+    def _run(self, with_failure, credit_first):
+        """The world run alone, or in a batch with a subscription that fails
+        at posting (the batch is then replayed one subscription at a time)."""
+        partner, subs = self._world(credit_first)
+        if with_failure:
+            broken = self._create_package("Broken", price=6.0, recurrence="monthly")
+            self._subscribe(self._create_partner("Other", credit=50.0), broken)
+            Move = type(self.env["account.move"])
+            original_post = Move.action_post
+
+            def refuse(moves):
+                if broken in moves.invoice_line_ids.product_id:
+                    raise UserError("Posting refused")  # pylint: disable=translation-required
+                return original_post(moves)
+
+            with (
+                patch.object(Move, "action_post", refuse),
+                mute_logger(
+                    "odoo.addons.isp_data_recurring.models.isp_subscription_runner"
+                ),
+            ):
+                self.run_cron(date(2026, 1, 5))
+        else:
+            self.run_cron(date(2026, 1, 5))
+        return self._state_of(partner, subs)
+
+    def test_the_same_world_gives_the_same_grants_in_a_batch_and_one_by_one(self):
+        for credit_first, expected in (
+            (
+                False,
+                {
+                    "credit": -2.61,
+                    "subs": {
+                        "Postpaid": ("active", [("granted", "")]),
+                        "Prepaid": (
+                            "waiting_credit",
+                            [("skipped", "insufficient_credit")],
+                        ),
+                    },
+                },
+            ),
+            (
+                True,
+                {
+                    "credit": -14.11,
+                    "subs": {
+                        "Postpaid": ("active", [("granted", "")]),
+                        "Prepaid": ("active", [("granted", "")]),
+                    },
+                },
+            ),
+        ):
+            outcomes = {}
+            for with_failure in (False, True):
+                with (
+                    self.subTest(credit_first=credit_first, failure=with_failure),
+                    self.env.cr.savepoint() as savepoint,
+                ):
+                    outcomes[with_failure] = self._run(with_failure, credit_first)
+                    savepoint.rollback()
+            self.assertEqual(outcomes[False], expected)
+            self.assertEqual(outcomes[True], outcomes[False], "both ways agree")
+
+
+@tagged("post_install", "-at_install")
+class TestFreePackages(IspCommon):
+    def test_a_free_credit_based_package_is_granted_on_every_run(self):
+        free = self._create_package(
+            "Free 1 GB", price=0.0, recurrence="monthly", data_gb=1.0
+        )
+        partner = self._create_partner("Free rider")
+        sub = self._subscribe(partner, free, start=date(2026, 1, 5))
+        self.run_cron(date(2026, 1, 5))
+        self.assertEqual(sub.grant_ids.state, "granted")
+        self.assertFalse(sub.last_error)
+        self.assertEqual(sub.next_date, date(2026, 2, 5))
+        invoice = sub.grant_ids.move_id
+        self.assertEqual((invoice.state, invoice.amount_total), ("posted", 0.0))
+        self.run_cron(date(2026, 2, 5))
+        self.assertEqual(sub.grant_ids.mapped("state"), ["granted", "granted"])
+        self.assertEqual(sub.next_date, date(2026, 3, 5))
+        self.assertAlmostEqual(self.prepaid_credit(partner), 0.0)

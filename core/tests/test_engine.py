@@ -317,16 +317,40 @@ def test_two_subscriptions_of_one_subscriber_share_one_credit():
     assert ledger.balance("alice") == Decimal("2")
 
 
-def test_the_ledger_keeps_subscribers_apart_and_ignores_one_off():
+def test_the_ledger_keeps_subscribers_apart():
     ledger = CreditLedger({"alice": Decimal("10"), "bob": 10.0})
     assert ledger.decide("alice", sub(total="10"), MONDAY, CENT).charged == 10
     bob = ledger.decide("bob", sub(total="10"), MONDAY, CENT)
     assert len(bob.grants) == 1
-    postpaid = ledger.decide("alice", sub(mode=ONE_OFF, total="10"), MONDAY, CENT)
-    assert len(postpaid.grants) == 1
     assert ledger.balance("alice") == 0
     assert ledger.balance("bob") == 0
     assert ledger.balance("carol") == 0
+
+
+@pytest.mark.parametrize(
+    ("policy", "left"),
+    [
+        (engine.POSTED_INVOICE, Decimal("-2.61")),
+        (engine.DRAFT_INVOICE, Decimal("44.45")),
+        (engine.NO_INVOICE, Decimal("44.45")),
+    ],
+)
+def test_a_posted_one_off_invoice_lowers_the_credit_of_what_follows(policy, left):
+    """The world of issue 8: 44.45 of credit, a one-off package at 47.06 and a
+    credit-based one at 11.50, decided in that order. A posted one-off invoice
+    is a receivable like any other: the credit-based one then waits."""
+    ledger = CreditLedger({"dora": Decimal("44.45")})
+    postpaid = engine.Subscription(
+        ONE_OFF, ACTIVE, WEEKLY_1, MONDAY, MONDAY, Decimal("47.06"), policy
+    )
+    granted = ledger.decide("dora", postpaid, MONDAY, CENT)
+    assert len(granted.grants) == 1, "one-off grants whatever the credit"
+    assert granted.charged == 0, "nothing is paid from credit"
+    assert ledger.balance("dora") == left
+    prepaid = ledger.decide("dora", sub(total="11.50"), MONDAY, CENT)
+    expected = ACTIVE if policy != engine.POSTED_INVOICE else WAITING
+    assert prepaid.state == expected
+    assert prepaid.credit == left
 
 
 def test_the_ledger_by_hand_reads_decides_and_consumes():

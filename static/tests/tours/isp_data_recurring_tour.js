@@ -1,15 +1,17 @@
 /** @odoo-module **/
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 //
-// An accountant creates a weekly credit-based service, subscribes a prepaid
-// customer to it, activates the subscription and grants the first period by
-// hand. The customer and their prepayment are created by tests/test_tour.py,
-// which also checks the invoice and the credit after the tour.
+// The README's tutorial, as an accountant follows it: create a weekly
+// credit-based service (its price shown with taxes), sell it with a sale
+// order, see the subscription wait for the missing credit, top up that amount
+// and see the period granted. The customer (without credit), the site and the
+// category are created by tests/test_tour.py, which checks the records after.
 import {registry} from "@web/core/registry";
 import {stepUtils} from "@web_tour/tour_service/tour_utils";
 
 const SERVICE = "Tour Fibre 5 GB Weekly";
 const CUSTOMER = "Tour Prepaid Customer";
+const SITE = "Test POP";
 
 function openMenu(sectionXmlid, itemXmlid, breadcrumb) {
     return [
@@ -42,10 +44,6 @@ function pickMany2one(fieldName, value) {
             trigger: `.o_field_widget[name="${fieldName}"] .o-autocomplete--dropdown-item a:contains("${value}")`,
             run: "click",
         },
-        {
-            content: `${value} is set`,
-            trigger: `.o_field_widget[name="${fieldName}"] input:value(${value})`,
-        },
     ];
 }
 
@@ -57,7 +55,7 @@ registry.category("web_tour.tours").add("isp_data_recurring_tour", {
             "Open the ISP app"
         ),
 
-        // -- ISP > Inventory > Services: create a recurring service ---------
+        // -- 1. ISP > Inventory > Services: create the service ----------------
         ...openMenu(
             "isp_data_recurring.menu_isp_inventory",
             "isp_data_recurring.product_template_menu_isp_service",
@@ -73,10 +71,22 @@ registry.category("web_tour.tours").add("isp_data_recurring_tour", {
             trigger: ".o_form_view .o_field_widget[name=name] input",
             run: `edit ${SERVICE}`,
         },
+        ...pickMany2one("isp_site_id", SITE),
+
         {
             content: "Set its unit price",
             trigger: ".o_field_widget[name=list_price] input",
             run: "edit 5",
+        },
+        {
+            content: "Leave the field",
+            trigger:
+                ".o_form_view .o_group:contains(Pricing) .o_form_label:contains(Customer Taxes)",
+            run: "click",
+        },
+        {
+            content: "The price with the default 15% tax is shown",
+            trigger: ".o_field_widget[name=isp_price_total]:contains(5.75)",
         },
         {
             content: "Open the Data Recurring tab",
@@ -84,7 +94,7 @@ registry.category("web_tour.tours").add("isp_data_recurring_tour", {
             run: "click",
         },
         {
-            content: "Recur weekly",
+            content: "Recur every week",
             trigger: ".o_field_widget[name=isp_recurrence] select",
             run: 'select "weekly"',
         },
@@ -104,47 +114,105 @@ registry.category("web_tour.tours").add("isp_data_recurring_tour", {
             trigger:
                 ".o_field_widget[name=isp_recurring_mode] input[data-value=credit]:checked",
         },
-        ...stepUtils.saveForm(),
+        {
+            content: "Put it in service",
+            trigger: ".o_statusbar_status button[data-value=active]",
+            run: "click",
+        },
+        {
+            content: "It is active (the status bar saves the service)",
+            trigger:
+                ".o_statusbar_status button.o_arrow_button_current[data-value=active]",
+        },
         {
             content: "The service is saved",
             trigger: `.o_breadcrumb .active:contains("${SERVICE}")`,
         },
 
-        // -- ISP > Subscribers > Subscriptions: subscribe the customer ------
-        ...openMenu(
-            "isp_data_recurring.menu_isp_subscribers",
-            "isp_data_recurring.isp_subscription_menu",
-            "Subscriptions"
-        ),
+        // -- 2. Sales > New quotation: sell it ----------------------------------
+        ...stepUtils.goToAppSteps("sale.sale_menu_root", "Open Sales"),
         {
-            content: "Create a subscription",
+            content: "New quotation",
             trigger: ".o_control_panel_main_buttons .o_list_button_add",
             run: "click",
         },
         ...pickMany2one("partner_id", CUSTOMER),
-        ...pickMany2one("product_id", SERVICE),
         {
-            content: "The package's price and recurrence are copied",
-            trigger: ".o_field_widget[name=recurrence] select:value(weekly)",
-        },
-        {
-            content: "The start date defaults to today",
-            trigger: ".o_field_widget[name=date_start] input:value(/\\d/)",
-        },
-        {
-            content: "Activate",
-            trigger: ".o_statusbar_buttons button[name=action_activate]",
+            content: "Add a line",
+            trigger: ".o_field_x2many_list_row_add a:contains(Add a product)",
             run: "click",
         },
         {
-            content: "The subscription is active",
-            trigger:
-                ".o_statusbar_status button.o_arrow_button_current:contains(Active)",
+            content: "Type the service",
+            trigger: ".o_selected_row div[name=product_template_id] input",
+            run: `edit ${SERVICE}`,
         },
+        {
+            content: "Pick the service",
+            trigger: `.o-autocomplete--dropdown-item a:contains("${SERVICE}")`,
+            run: "click",
+        },
+        {
+            content: "The line takes the service's price",
+            trigger: ".o_selected_row div[name=price_unit] input:value(5.00)",
+        },
+        {
+            content: "Confirm the order",
+            trigger: ".o_statusbar_buttons button[name=action_confirm]",
+            run: "click",
+        },
+        {
+            content: "Open its subscription",
+            trigger: "button[name=action_view_isp_subscriptions]",
+            run: "click",
+        },
+        {
+            content: "The subscription is active, with the price including taxes",
+            trigger: ".o_field_widget[name=price_total]:contains(5.75)",
+        },
+
+        // -- 3. No credit yet: it waits, and says for how much --------------------
         {
             content: "Run now",
             trigger: ".o_statusbar_buttons button[name=action_run_now]",
             run: "click",
+        },
+        {
+            content: "Run now says what it did",
+            trigger: ".o_notification:contains(skipped for lack of credit)",
+        },
+        {
+            content: "The banner tells the missing amount, on one line",
+            trigger: ".o_isp_waiting:contains(top up $ 5.75)",
+        },
+        {
+            content: "The missing amount is shown",
+            trigger: ".o_field_widget[name=credit_missing]:contains(5.75)",
+        },
+
+        // -- 4. Top up what is missing: granted at once -------------------------
+        {
+            content: "Top up",
+            trigger: ".o_statusbar_buttons button[name=action_open_top_up].btn-primary",
+            run: "click",
+        },
+        {
+            content: "The wizard proposes the missing amount",
+            trigger: ".modal .o_field_widget[name=amount] input:value(5.75)",
+        },
+        {
+            content: "Confirm the payment",
+            trigger: ".modal button[name=action_confirm]",
+            run: "click",
+        },
+        {
+            content: "The top-up says the subscription resumed",
+            trigger: ".o_notification:contains(Resumed)",
+        },
+        {
+            content: "The subscription is active again",
+            trigger:
+                ".o_statusbar_status button.o_arrow_button_current:contains(Active)",
         },
         {
             content: "Open the Grants tab",
@@ -152,16 +220,14 @@ registry.category("web_tour.tours").add("isp_data_recurring_tour", {
             run: "click",
         },
         {
-            content: "The first period is granted",
+            content: "The period is granted",
             trigger:
-                ".o_field_widget[name=grant_ids] .o_data_row td[name=state]:contains(Granted)",
+                ".o_field_widget[name=grant_ids] .o_data_row td[name=outcome]:contains(Granted)",
         },
         {
-            content: "and paid",
-            trigger: [
-                ".o_field_widget[name=grant_ids] .o_data_row td[name=payment_state]:contains(Paid)",
-                ".o_field_widget[name=grant_ids] .o_data_row td[name=payment_state]:contains(In Payment)",
-            ].join(", "),
+            content: "and the skipped one reads as resolved",
+            trigger:
+                ".o_field_widget[name=grant_ids] .o_data_row td[name=outcome]:contains(Resolved)",
         },
     ],
 });
