@@ -10,6 +10,7 @@
     "author": "ISP Data Recurring authors",
     "license": "LGPL-3",
     "depends": ["account", "sale_management"],
+    "external_dependencies": {"python": ["pyrad"]},
     "data": [
         "security/isp_data_recurring_security.xml",
         "security/ir.model.access.csv",
@@ -26,6 +27,7 @@
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/menus.xml",
+        "views/isp_network_views.xml",
     ],
     "demo": [
         "demo/isp_demo.xml",
@@ -43,6 +45,7 @@
         "static/description/subscription_form.png",
         "static/description/data_grants.png",
         "static/description/grants_report.png",
+        "static/description/subscription_usage.png",
     ],
     "installable": True,
     "application": True,

@@ -19,10 +19,11 @@ def local_today(utc_now: datetime, tz_name: str | None) -> date:
     """
     if utc_now.tzinfo is None:
         utc_now = utc_now.replace(tzinfo=timezone.utc)
-    return utc_now.astimezone(_zone(tz_name)).date()
+    return utc_now.astimezone(zone(tz_name)).date()
 
 
-def _zone(tz_name):
+def zone(tz_name):
+    """The timezone named ``tz_name``; UTC when empty or unknown."""
     if not tz_name or not isinstance(tz_name, str):
         return timezone.utc
     try:

@@ -1,4 +1,5 @@
 from . import isp_terms
+from . import isp_radius_server
 from . import isp_service_category
 from . import isp_site
 from . import product_template
@@ -13,6 +14,9 @@ from . import isp_subscription_billing
 from . import isp_subscription_chatter
 from . import isp_subscription_reminder
 from . import isp_subscription_credit
+from . import isp_subscription_network
+from . import isp_network_event
+from . import isp_network_usage
 from . import account_payment
 from . import account_move
 from . import ir_cron

@@ -3,11 +3,11 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date
 
-from ..core import engine, units
+from ..core import engine, network, units
 
 # The only bookkeeping an immutable grant accepts: its e-mail sent, and the
 # grant that resolved a skip (the subscription resumed).
-BOOKKEEPING_FIELDS = {"notify_pending", "resolved_by_id"}
+BOOKKEEPING_FIELDS = {"notify_pending", "resolved_by_id", "alerts_sent", "cap_reached"}
 # What a reversal writes (see isp_data_grant_reversal.py), under REVERSING.
 REVERSAL_FIELDS = {
     "state",
@@ -126,6 +126,19 @@ class IspDataGrant(models.Model):
         help="Skipped for lack of credit, then resolved: the credit came back "
         "and this grant restarted the subscription.",
     )
+    used_gb = fields.Float(
+        string="Used (GB)",
+        digits=(16, 3),
+        readonly=True,
+        aggregator="sum",
+        help="Data used in the period, from RADIUS accounting.",
+    )
+    alerts_sent = fields.Char(
+        readonly=True, help="The fair-usage thresholds (%) announced this period."
+    )
+    cap_reached = fields.Boolean(
+        readonly=True, help="The period's data was used up: blocked or throttled."
+    )
     outcome = fields.Char(
         compute="_compute_outcome",
         help="What happened to the period, in one phrase.",
@@ -222,6 +235,31 @@ class IspDataGrant(models.Model):
             )
             if cron:
                 cron.sudo()._trigger()
+
+    def _isp_send_usage_alerts(self):
+        """E-mail the fair-usage thresholds these grants' usage reached, each
+        once per period, through Odoo's mail queue."""
+        template = self.env.ref(
+            "isp_data_recurring.mail_template_usage_alert", raise_if_not_found=False
+        )
+        for grant in self.filtered(lambda g: g.data_gb and g.partner_id.email):
+            thresholds = network.parse_thresholds(
+                grant.product_id.product_tmpl_id.isp_alert_thresholds
+            )
+            sent = network.parse_thresholds(grant.alerts_sent)
+            due = network.alerts_due(
+                round(grant.data_gb * units.GB),
+                round(grant.used_gb * units.GB),
+                thresholds,
+                sent,
+            )
+            if not due:
+                continue
+            if template:
+                template.sudo().with_context(isp_threshold=max(due)).send_mail(
+                    grant.id, force_send=False
+                )
+            grant.alerts_sent = ", ".join(str(t) for t in sorted({*sent, *due}))
 
     def _isp_send_notifications(self):
         """Render the e-mails of these grants into the mail queue."""

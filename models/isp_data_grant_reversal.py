@@ -120,6 +120,7 @@ class IspDataGrant(models.Model):
                     refund=_(" (credit note %s)", refund.name) if refund else "",
                 )
             )
+        self.subscription_id._isp_network_sync()
         self.env["isp.subscription"]._isp_credit_received(self.partner_id)
 
 

@@ -49,6 +49,13 @@ class IspSite(models.Model):
         default=lambda self: self.env.company,
     )
     note = fields.Html()
+    radius_server_id = fields.Many2one(
+        "isp.radius.server",
+        string="RADIUS Server",
+        check_company=True,
+        help="The server the subscribers of this site's services connect "
+        "through. Empty: the company's first RADIUS server.",
+    )
     service_ids = fields.One2many(
         "product.template", "isp_site_id", string="Delivered Services"
     )

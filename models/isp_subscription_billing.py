@@ -249,6 +249,7 @@ class IspSubscription(models.Model):
         self._isp_write_results(plans, today)
         self._isp_log_results(plans, grants)
         grants._isp_queue_notifications()
+        self.browse([plan.subscription.id for plan in plans])._isp_network_sync(today)
 
     @api.model
     def _isp_resolve_skips(self, plans, grants):

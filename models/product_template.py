@@ -2,7 +2,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..core import recurrence, units
+from ..core import network, recurrence, units
 from .isp_terms import (
     INVOICE_POLICY_SELECTION,
     RECURRENCE_SELECTION,
@@ -90,6 +90,27 @@ class ProductTemplate(models.Model):
         default="posted",
         help="How one-off grants are invoiced by default.",
     )
+    # Fair usage, enforced by RADIUS (see core.network)
+    isp_alert_thresholds = fields.Char(
+        string="Usage Alerts (%)",
+        default="80, 100",
+        help="Percentages of the period's data at which the subscriber gets an "
+        "e-mail, once per period each. Empty: no alert.",
+    )
+    isp_cap_action = fields.Selection(
+        [("block", "Block"), ("throttle", "Throttle")],
+        string="At the Cap",
+        default="block",
+        help="When the period's data is used up: block (the router rejects the "
+        "next connection until the next period) or throttle (the subscriber "
+        "stays connected at a reduced speed).",
+    )
+    isp_throttle_down_kbps = fields.Integer(
+        string="Throttled Download (kbit/s)", default=512
+    )
+    isp_throttle_up_kbps = fields.Integer(
+        string="Throttled Upload (kbit/s)", default=256
+    )
     isp_price_total = fields.Monetary(
         string="Price incl. Taxes",
         compute="_compute_isp_price_total",
@@ -153,6 +174,9 @@ class ProductTemplate(models.Model):
         "isp_recurrence",
         "isp_recurrence_interval",
         "isp_data_limit_gb",
+        "isp_alert_thresholds",
+        "isp_throttle_down_kbps",
+        "isp_throttle_up_kbps",
     )
     def _check_isp_terms(self):
         for template in self:
@@ -182,7 +206,11 @@ class ProductTemplate(models.Model):
                     )
 
     @api.onchange(
-        "list_price", "isp_recurrence", "isp_recurrence_interval", "isp_data_limit_gb"
+        "list_price",
+        "isp_recurrence",
+        "isp_recurrence_interval",
+        "isp_data_limit_gb",
+        "isp_alert_thresholds",
     )
     def _onchange_isp_terms(self):
         """Say what is wrong while the value is typed, as the save would."""
@@ -205,6 +233,14 @@ class ProductTemplate(models.Model):
                 "The recurrence interval must be 1 or more (every 1 month, every "
                 "2 weeks, ...)."
             )
+        try:
+            network.parse_thresholds(self.isp_alert_thresholds)
+        except ValueError as exc:
+            return str(exc)
+        if self.isp_cap_action == network.THROTTLE and (
+            self.isp_throttle_down_kbps < 1 or self.isp_throttle_up_kbps < 1
+        ):
+            return _("A throttled package needs its reduced speeds, 1 kbit/s or more.")
         if self.isp_recurrence and not self.isp_is_service:
             return _(
                 "It has a recurrence but is not an ISP service. Tick 'Is an ISP "
@@ -256,3 +292,8 @@ class ProductTemplate(models.Model):
         """The package's recurrence as a core rule."""
         self.ensure_one()
         return recurrence.Rule(self.isp_recurrence, self.isp_recurrence_interval)
+
+    def _isp_throttle(self):
+        """The reduced speed of a throttled package, as the core takes it."""
+        self.ensure_one()
+        return network.Throttle(self.isp_throttle_down_kbps, self.isp_throttle_up_kbps)

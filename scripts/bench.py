@@ -17,6 +17,9 @@ without demo data, then times, for the same N:
    (``ir.cron._run_job``: one batch per call, a commit between calls).
 3. One-off grants, invoice policy ``draft``: N due one-off subscriptions.
 4. Skips: N due credit-based subscriptions without credit.
+5. and 6. The network (scripts/bench_network.py): delivering the accounts of
+   --network-n subscribers to the RADIUS database, and importing ten radacct
+   rows for each into usage.
 
 The data (subscribers, payments, subscriptions) is created before each timer
 starts, in batched creates, and committed. The SQL queries of every cursor
@@ -68,11 +71,18 @@ def parse_args():
         action="store_true",
         help="subscribers without e-mail address: no notification is queued",
     )
+    parser.add_argument(
+        "--network-n",
+        type=int,
+        default=10000,
+        help="subscribers of the network scenarios (5) and (6), which import "
+        "ten radacct rows each (default 10000)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument(
         "--only",
         default="",
-        help="scenarios to run, e.g. 2 or 24 (default: all four)",
+        help="scenarios to run, e.g. 2 or 256 (default: all six)",
     )
     args = parser.parse_args()
     if args.n < 1:
@@ -95,9 +105,10 @@ def machine():
 
 
 class Bench:
-    def __init__(self, registry, n, email):
+    def __init__(self, registry, n, email, network_n=10000):
         self.registry = registry
         self.n = n
+        self.network_n = network_n
         self.email = email
         self.rows = []
 
@@ -344,6 +355,10 @@ class Bench:
         for key, scenario in scenarios.items():
             if not only or key in only:
                 scenario()
+        if not only or set(only) & {"5", "6"}:
+            from bench_network import NetworkScenarios
+
+            NetworkScenarios(self, self.network_n).run(only or "56")
 
     def table(self):
         header = ("scenario", "N", "wall s", "rows/s", "SQL/row")
@@ -377,6 +392,12 @@ class Bench:
             ratio = (credit_based[1] / credit_based[2]) / (baseline[1] / baseline[2])
             out.append("")
             out.append(f"throughput ratio (2)/(1): {ratio:.2f}")
+        if "(2)" in by_label and "(5)" in by_label:
+            grants, delivery = by_label["(2)"], by_label["(5)"]
+            ratio = (delivery[1] / delivery[2]) / (grants[1] / grants[2])
+            out.append(
+                f"RADIUS delivery rows/s over granting rows/s (5)/(2): {ratio:.2f}"
+            )
         return "\n".join(out)
 
 
@@ -425,7 +446,9 @@ def main():
             f"{batch}; subscriber e-mails {'off' if args.no_email else 'on'}",
             flush=True,
         )
-        bench = Bench(registry, args.n, email=not args.no_email)
+        bench = Bench(
+            registry, args.n, email=not args.no_email, network_n=args.network_n
+        )
         bench.run(args.only)
         print()
         print(f"machine: {machine()}")

@@ -38,7 +38,7 @@ _isp_pip() { # requirements files...: installed into $ISP_PY once per content
     mkdir -p "$(dirname "$stamp")" && echo "$want" >"$stamp"
 }
 
-isp_venv() { # the interpreter: ODOO_PYTHON, else .venv
+isp_venv() { # the interpreter (ODOO_PYTHON, else .venv) with requirements.txt
     if [ -n "${ODOO_PYTHON:-}" ]; then
         ISP_PY="$(command -v "$ODOO_PYTHON")" || {
             _isp_err "ODOO_PYTHON=$ODOO_PYTHON is not an interpreter"
@@ -49,6 +49,7 @@ isp_venv() { # the interpreter: ODOO_PYTHON, else .venv
         [ -x "$ISP_PY" ] || python3 -m venv --system-site-packages "$ISP_ROOT/.venv" || return 1
     fi
     export ISP_PY
+    _isp_pip "$ISP_ROOT/requirements.txt"
 }
 
 isp_dev_tools() { # test and lint tools: PyPI pins, and prettier from npm
@@ -152,6 +153,10 @@ isp_test() {
         --import-mode=importlib --confcutdir=core/tests core/tests || failed+=("plain suite")
     junits+=("$ISP_REPORTS/junit-core.xml")
 
+    if ! command -v freeradius >/dev/null; then
+        echo "RADIUS tier skipped: freeradius is not installed" \
+            "(apt-get install freeradius freeradius-postgresql freeradius-utils)"
+    fi
     if [ "$ISP_ODOO" = 1 ]; then
         db="isp_test_$(date +%Y%m%d_%H%M%S)_$$"
         _isp_say "Odoo suite on a fresh database $db"
@@ -174,6 +179,40 @@ isp_test() {
     [ "${#failed[@]}" = 0 ] && echo "  all steps passed" || printf '  FAILED: %s\n' "${failed[@]}"
     "$ISP_PY" "$ISP_ROOT/scripts/junit_summary.py" "${junits[@]}"
     [ "${#failed[@]}" = 0 ]
+}
+
+# --- make radius ---------------------------------------------------------------
+# A FreeRADIUS on 127.0.0.1 answering from the database RADIUS_DB (created with
+# FreeRADIUS's schema when missing): RADIUS_AUTH_PORT, RADIUS_ACCT_PORT and
+# RADIUS_SECRET as in radius/README.md. In the foreground, or with `start` in
+# the background (its pid and log in .build/radius/).
+isp_radius() {
+    if ! command -v freeradius >/dev/null; then
+        _isp_err "FreeRADIUS is not installed: apt-get install freeradius freeradius-postgresql freeradius-utils"
+        return 2
+    fi
+    cd "$ISP_ROOT" || return 1
+    if [ "${1:-}" = start ]; then
+        mkdir -p "$ISP_BUILD/radius"
+        "$ISP_PY" -m radius.launcher --workdir "$ISP_BUILD/radius/run" \
+            >"$ISP_BUILD/radius/launcher.log" 2>&1 &
+        echo $! >"$ISP_BUILD/radius/pid"
+        sleep 3
+        kill -0 "$(cat "$ISP_BUILD/radius/pid")" 2>/dev/null || {
+            _isp_err "FreeRADIUS did not start:"; tail -n 20 "$ISP_BUILD/radius/launcher.log" >&2
+            return 1
+        }
+        _isp_say "FreeRADIUS on 127.0.0.1:${RADIUS_AUTH_PORT:-1812}/${RADIUS_ACCT_PORT:-1813}, database ${RADIUS_DB:-isp_radius} (log: .build/radius/launcher.log)"
+        return 0
+    fi
+    "$ISP_PY" -m radius.launcher "$@"
+}
+
+isp_radius_stop() {
+    local pid
+    pid="$(cat "$ISP_BUILD/radius/pid" 2>/dev/null)" || return 0
+    kill "$pid" 2>/dev/null && echo "stopped FreeRADIUS ($pid)"
+    rm -f "$ISP_BUILD/radius/pid"
 }
 
 # --- make run ------------------------------------------------------------------
@@ -202,6 +241,15 @@ EOF
 env.ref("base.user_admin").password = "admin"
 env.cr.commit()
 EOF
+    if command -v freeradius >/dev/null; then
+        isp_radius start || return 1
+        trap isp_radius_stop EXIT
+        _isp_say "the demo subscribers on the network (once the grants ran, in a minute):"
+        isp_odoo shell -d "$db" --no-http --log-level=warn <"$ISP_ROOT/scripts/demo_radius.py" || return 1
+    else
+        echo "FreeRADIUS is not installed: the demo runs without the network side" \
+            "(apt-get install freeradius freeradius-postgresql freeradius-utils)"
+    fi
     _isp_say "Odoo on http://127.0.0.1:8069 (database $db, login admin, password admin)"
     isp_odoo -d "$db" --http-interface=127.0.0.1 --http-port=8069
 }

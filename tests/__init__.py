@@ -12,3 +12,4 @@ from . import test_concurrency
 from . import test_crash_resume
 from . import test_forms
 from . import test_grant_reversal
+from . import test_network

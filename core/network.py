@@ -1,0 +1,226 @@
+"""What the network must know of a subscriber: FreeRADIUS rows, and when to cut.
+
+The rules, as a network engineer would state them:
+
+- A subscriber is known to RADIUS by a username and a password. A closed
+  subscription is removed: the next Access-Request is rejected.
+- Access lasts until the end of the last paid (granted) period: FreeRADIUS's
+  ``Expiration`` check item rejects after that instant, and sets
+  ``Session-Timeout`` so that a session open at that moment ends then. A
+  subscriber who was never granted a period is rejected.
+- A package with a data limit gives the volume left in the current period in
+  the reply, split as the router's vendor requires: 32-bit attributes carry the
+  low part, their *Gigawords* twin the number of 4 GiB (2**32 bytes) above it.
+  Volumes are in decimal bytes: 1 GB = 10**9 bytes (see ``units``).
+- A package without data limit gets no volume: access is limited in time only.
+- At the cap (nothing left), the service says what happens: ``block`` (the
+  next Access-Request is rejected, with a Reply-Message saying why) or
+  ``throttle`` (accepted, without volume, with the vendor's rate limit).
+- A subscriber cut or throttled mid-session gets a Disconnect-Request or a CoA
+  (RFC 5176) at the router of their open session.
+- Fair-usage alerts: each threshold (a percentage of the period's data) is
+  announced once per period, when the usage crosses it.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+MIKROTIK = "mikrotik"
+CHILLISPOT = "chillispot"
+GENERIC = "generic"
+VENDORS = (MIKROTIK, CHILLISPOT, GENERIC)
+
+BLOCK = "block"
+THROTTLE = "throttle"
+CAP_ACTIONS = (BLOCK, THROTTLE)
+
+GIGAWORD = 2**32
+# What a 32-bit RADIUS integer holds.
+_MAX_32 = GIGAWORD - 1
+# FreeRADIUS's date format for Expiration (read in the server's timezone, UTC).
+EXPIRATION_FORMAT = "%b %d %Y %H:%M:%S"
+
+# Letters, digits and . _ - @, as routers and FreeRADIUS accept them unquoted.
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+# The volume attributes of each vendor: (low 32 bits, gigawords).
+VOLUME_ATTRIBUTES = {
+    MIKROTIK: ("Mikrotik-Total-Limit", "Mikrotik-Total-Limit-Gigawords"),
+    CHILLISPOT: ("ChilliSpot-Max-Total-Octets", "ChilliSpot-Max-Total-Gigawords"),
+}
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """The speed a throttled subscriber keeps, in kbit/s."""
+
+    down_kbps: int
+    up_kbps: int
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a subscriber may do on the network now.
+
+    ``expires`` is the UTC instant access ends (None: never paid, rejected).
+    ``volume`` is the bytes left in the current period, None without a data
+    limit. ``capped`` is None, BLOCK or THROTTLE (the cap is reached).
+    """
+
+    username: str
+    password: str
+    expires: datetime | None
+    volume: int | None
+    capped: str | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return self.expires is None or self.capped == BLOCK
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The rows of one user in FreeRADIUS's radcheck and radreply tables,
+    each ``(attribute, op, value)``."""
+
+    check: tuple[tuple[str, str, str], ...]
+    reply: tuple[tuple[str, str, str], ...]
+
+
+def username_problem(username: str | None) -> str | None:
+    """Why ``username`` cannot be a RADIUS username, or None."""
+    if not username:
+        return "A network username is required."
+    if not _USERNAME.fullmatch(username):
+        return (
+            f"{username!r} cannot be a network username: use 1 to 64 letters, "
+            "digits, dots, dashes, underscores or @, without spaces or quotes, "
+            "starting with a letter or digit."
+        )
+    return None
+
+
+def split_octets(volume: int) -> tuple[int, int]:
+    """``(gigawords, low)``: ``volume == gigawords * 2**32 + low``."""
+    if volume < 0:
+        raise ValueError("A volume cannot be negative.")
+    return divmod(int(volume), GIGAWORD)
+
+
+def access(
+    *,
+    username: str,
+    password: str,
+    expires: datetime | None,
+    granted: int | None,
+    used: int,
+    cap_action: str = BLOCK,
+) -> Access:
+    """The Access of a subscriber whose current period gives ``granted``
+    bytes (None: no data limit) of which ``used`` are used."""
+    if cap_action not in CAP_ACTIONS:
+        raise ValueError(f"Unknown action at the cap {cap_action!r}.")
+    if granted is None:
+        return Access(username, password, expires, None)
+    left = max(int(granted) - max(int(used), 0), 0)
+    return Access(username, password, expires, left, cap_action if not left else None)
+
+
+def radius_rows(
+    entitled: Access, vendor: str, throttle: Throttle | None = None
+) -> Rows:
+    """The radcheck and radreply rows that give ``entitled`` to the routers
+    of ``vendor``."""
+    if vendor not in VENDORS:
+        raise ValueError(f"Unknown router vendor {vendor!r}.")
+    check = [("Cleartext-Password", ":=", entitled.password)]
+    reply = []
+    if entitled.expires is None:
+        check.append(("Auth-Type", ":=", "Reject"))
+        reply.append(("Reply-Message", ":=", "No paid period: top up to connect."))
+    else:
+        check.append(("Expiration", ":=", entitled.expires.strftime(EXPIRATION_FORMAT)))
+        if entitled.capped == BLOCK:
+            check.append(("Auth-Type", ":=", "Reject"))
+            reply.append(
+                ("Reply-Message", ":=", "Data used up: it comes back next period.")
+            )
+        elif entitled.capped == THROTTLE:
+            reply.extend(rate_limit_attributes(vendor, throttle))
+        elif entitled.volume is not None:
+            reply.extend(volume_attributes(vendor, entitled.volume))
+    return Rows(tuple(check), tuple(reply))
+
+
+def volume_attributes(vendor: str, volume: int) -> list[tuple[str, str, str]]:
+    """The vendor's attributes for ``volume`` bytes (none for a generic
+    router, which has no standard volume attribute)."""
+    if vendor not in VOLUME_ATTRIBUTES:
+        return []
+    low_name, high_name = VOLUME_ATTRIBUTES[vendor]
+    gigawords, low = split_octets(volume)
+    attributes = [(low_name, ":=", str(low))]
+    if gigawords:
+        attributes.append((high_name, ":=", str(gigawords)))
+    return attributes
+
+
+def rate_limit_attributes(
+    vendor: str, throttle: Throttle | None
+) -> list[tuple[str, str, str]]:
+    """The vendor's attributes that throttle to ``throttle``."""
+    if not throttle:
+        raise ValueError("A throttled package needs its throttled speed.")
+    if vendor == MIKROTIK:
+        # Rate-Limit reads rx/tx from the router: rx is the subscriber's upload.
+        rate = f"{throttle.up_kbps}k/{throttle.down_kbps}k"
+        return [("Mikrotik-Rate-Limit", ":=", rate)]
+    if vendor == CHILLISPOT:
+        return [
+            ("ChilliSpot-Bandwidth-Max-Down", ":=", str(throttle.down_kbps)),
+            ("ChilliSpot-Bandwidth-Max-Up", ":=", str(throttle.up_kbps)),
+        ]
+    return [
+        (
+            "WISPr-Bandwidth-Max-Down",
+            ":=",
+            str(min(throttle.down_kbps * 1000, _MAX_32)),
+        ),
+        ("WISPr-Bandwidth-Max-Up", ":=", str(min(throttle.up_kbps * 1000, _MAX_32))),
+    ]
+
+
+def parse_thresholds(text: str | None) -> tuple[int, ...]:
+    """The alert thresholds of "80, 100": percentages from 1 to 100, sorted,
+    each once. Raises ValueError with what to type instead."""
+    if not text or not text.strip():
+        return ()
+    try:
+        values = {
+            int(part) for part in text.replace(";", ",").split(",") if part.strip()
+        }
+    except ValueError as exc:
+        raise ValueError(
+            f"{text!r} is not a list of percentages: write e.g. 80, 100."
+        ) from exc
+    if any(value < 1 or value > 100 for value in values):
+        raise ValueError("Alert thresholds are percentages from 1 to 100.")
+    return tuple(sorted(values))
+
+
+def alerts_due(
+    granted: int | None, used: int, thresholds: tuple[int, ...], sent: tuple[int, ...]
+) -> tuple[int, ...]:
+    """The thresholds that ``used`` of ``granted`` bytes reached and that
+    were not announced yet this period."""
+    if not granted:
+        return ()
+    reached = {t for t in thresholds if used * 100 >= t * granted}
+    return tuple(sorted(reached - set(sent)))
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds before delivery is tried again after ``attempts`` failures:
+    1, 2, 4, ... minutes, at most an hour."""
+    return min(60 * 2 ** max(attempts - 1, 0), 3600)

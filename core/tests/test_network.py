@@ -1,0 +1,149 @@
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core import network
+from core.network import BLOCK, CHILLISPOT, GENERIC, MIKROTIK, THROTTLE, Throttle
+
+END = datetime(2026, 12, 5, 0, 0, 0)
+GB = 10**9
+
+
+def entitled(granted=5 * GB, used=0, expires=END, cap=BLOCK):
+    return network.access(
+        username="alice",
+        password="s3cret",
+        expires=expires,
+        granted=granted,
+        used=used,
+        cap_action=cap,
+    )
+
+
+def rows_of(entitled_, vendor=MIKROTIK, throttle=None):
+    rows = network.radius_rows(entitled_, vendor, throttle)
+    return dict((a, v) for a, _op, v in rows.check), dict(
+        (a, v) for a, _op, v in rows.reply
+    )
+
+
+def test_five_gb_are_split_into_gigawords_and_the_low_32_bits():
+    check, reply = rows_of(entitled())
+    assert check == {
+        "Cleartext-Password": "s3cret",
+        "Expiration": "Dec 05 2026 00:00:00",
+    }
+    assert reply == {
+        "Mikrotik-Total-Limit": "705032704",
+        "Mikrotik-Total-Limit-Gigawords": "1",
+    }
+    assert 1 * 2**32 + 705032704 == 5 * GB
+
+
+def test_chillispot_uses_its_own_attributes_and_a_generic_router_gets_no_volume():
+    _check, reply = rows_of(entitled(), CHILLISPOT)
+    assert reply == {
+        "ChilliSpot-Max-Total-Octets": "705032704",
+        "ChilliSpot-Max-Total-Gigawords": "1",
+    }
+    assert rows_of(entitled(), GENERIC)[1] == {}
+
+
+def test_under_4_gib_there_is_no_gigawords_attribute():
+    _check, reply = rows_of(entitled(granted=GB))
+    assert reply == {"Mikrotik-Total-Limit": str(GB)}
+
+
+def test_only_the_volume_left_is_given():
+    _check, reply = rows_of(entitled(used=4 * GB))
+    assert reply == {"Mikrotik-Total-Limit": str(GB)}
+
+
+def test_at_the_cap_block_rejects_and_says_why():
+    blocked = entitled(used=5 * GB)
+    assert blocked.capped == BLOCK and blocked.rejected
+    check, reply = rows_of(blocked)
+    assert check["Auth-Type"] == "Reject"
+    assert "used up" in reply["Reply-Message"]
+
+
+def test_at_the_cap_throttle_accepts_at_the_vendors_rate_without_volume():
+    throttled = entitled(used=6 * GB, cap=THROTTLE)
+    assert throttled.capped == THROTTLE and not throttled.rejected
+    slow = Throttle(down_kbps=1024, up_kbps=512)
+    check, reply = rows_of(throttled, MIKROTIK, slow)
+    assert "Auth-Type" not in check
+    assert reply == {"Mikrotik-Rate-Limit": "512k/1024k"}
+    assert rows_of(throttled, CHILLISPOT, slow)[1] == {
+        "ChilliSpot-Bandwidth-Max-Down": "1024",
+        "ChilliSpot-Bandwidth-Max-Up": "512",
+    }
+    assert rows_of(throttled, GENERIC, slow)[1] == {
+        "WISPr-Bandwidth-Max-Down": "1024000",
+        "WISPr-Bandwidth-Max-Up": "512000",
+    }
+    with pytest.raises(ValueError, match="throttled speed"):
+        rows_of(throttled, MIKROTIK, None)
+
+
+def test_a_package_without_data_limit_gets_time_only():
+    check, reply = rows_of(entitled(granted=None, used=10**12))
+    assert check["Expiration"] == "Dec 05 2026 00:00:00"
+    assert reply == {}
+
+
+def test_never_paid_is_rejected():
+    never = entitled(expires=None)
+    assert never.rejected
+    check, _reply = rows_of(never)
+    assert check["Auth-Type"] == "Reject"
+    assert "Expiration" not in check
+
+
+@pytest.mark.parametrize(
+    "name", ["", "with space", 'quo"te', "it's", "-dash-first", "x" * 65, "tab\tname"]
+)
+def test_usernames_with_spaces_quotes_or_odd_characters_are_refused(name):
+    assert network.username_problem(name)
+
+
+@pytest.mark.parametrize("name", ["alice", "a.b-c_d@isp.example", "0712345678"])
+def test_ordinary_usernames_are_accepted(name):
+    assert network.username_problem(name) is None
+
+
+def test_unknown_vendors_and_cap_actions_are_refused():
+    with pytest.raises(ValueError, match="vendor"):
+        network.radius_rows(entitled(), "cisco")
+    with pytest.raises(ValueError, match="cap"):
+        entitled(cap="shout")
+
+
+def test_thresholds_are_parsed_checked_and_announced_once():
+    assert network.parse_thresholds("100, 80,80") == (80, 100)
+    assert network.parse_thresholds("") == ()
+    with pytest.raises(ValueError, match="percentages"):
+        network.parse_thresholds("80, lots")
+    with pytest.raises(ValueError, match="1 to 100"):
+        network.parse_thresholds("0, 150")
+    assert network.alerts_due(10 * GB, 7 * GB, (80, 100), ()) == ()
+    assert network.alerts_due(10 * GB, 8 * GB, (80, 100), ()) == (80,)
+    assert network.alerts_due(10 * GB, 11 * GB, (80, 100), (80,)) == (100,)
+    assert network.alerts_due(10 * GB, 11 * GB, (80, 100), (80, 100)) == ()
+    assert network.alerts_due(None, 11 * GB, (80, 100), ()) == ()
+
+
+@given(st.integers(0, 2**63))
+def test_a_split_volume_adds_up_and_fits_32_bits(volume):
+    gigawords, low = network.split_octets(volume)
+    assert gigawords * 2**32 + low == volume
+    assert 0 <= low < 2**32
+
+
+def test_a_failing_delivery_is_retried_later_and_later_up_to_an_hour():
+    delays = [network.retry_delay(n) for n in range(1, 10)]
+    assert delays[:4] == [60, 120, 240, 480]
+    assert delays == sorted(delays)
+    assert max(delays) == 3600

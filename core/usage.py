@@ -1,0 +1,74 @@
+"""Usage, from RADIUS accounting: how many bytes each period really used.
+
+The rules, as a network engineer would state them:
+
+- A router reports a session's counters from its start: Start (0), then
+  Interim-Update and Stop with the bytes so far (FreeRADIUS stores input and
+  output octets with their gigawords already combined). What a report adds is
+  its total minus the total last seen for that session, never the total
+  again: a report read twice, or re-read after a crash, adds nothing.
+- A counter smaller than the one already seen (a router reset or a 32-bit
+  counter that wrapped without its gigawords), or a negative one, is ignored
+  and reported: it never lowers the usage, and the next good report counts
+  from the last good total.
+- What a report adds belongs to the period that contains the day of that
+  report, in the company's timezone. A session that spans two periods is thus
+  split at the first report of the new period: the usage of a period is exact
+  to one interim interval (routers send one every few minutes).
+- A report for a username that no subscription holds is ignored and reported.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+NEGATIVE = "negative"
+BACKWARDS = "backwards"
+UNKNOWN_USER = "unknown_user"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One accounting row as read: its session, user, counters and day."""
+
+    session: str
+    username: str
+    total: int
+    day: date
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What a report adds (``delta``) and the session total to remember; or
+    why it is ignored (``problem``)."""
+
+    delta: int
+    total: int
+    problem: str | None = None
+
+
+def count(report: Report, last_total: int | None) -> Counted:
+    """What ``report`` adds to the usage, ``last_total`` being the session's
+    total already counted (None for a session never seen)."""
+    seen = last_total or 0
+    if report.total < 0:
+        return Counted(0, seen, NEGATIVE)
+    if report.total < seen:
+        return Counted(0, seen, BACKWARDS)
+    return Counted(report.total - seen, report.total)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A granted period of a subscription: ``key`` names it (a grant id)."""
+
+    key: object
+    start: date
+    end: date
+
+
+def period_of(day: date, spans: list[Span]) -> object | None:
+    """The key of the span that contains ``day``, None when none does."""
+    for span in spans:
+        if span.start <= day <= span.end:
+            return span.key
+    return None

@@ -1,0 +1,220 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The network outbox: what FreeRADIUS must learn, written with the grant.
+
+An event holds the rows one user must have in radcheck and radreply (or their
+removal, or a Disconnect/CoA to send). It is written in the transaction that
+changed the subscription, so it exists if and only if the change does. The
+job *ISP: deliver to the network* writes them to the RADIUS database:
+
+- in order per user: of several pending events of a user, the newest carries
+  what the network must hold now, the older ones are marked superseded;
+- idempotently: a user's rows are deleted and written again in one RADIUS
+  transaction, so delivering twice (a crash between the RADIUS commit and
+  Odoo's) leaves the same rows;
+- surviving a RADIUS database that is down: the events stay pending with the
+  error, and are tried again later and later (``core.network.retry_delay``).
+"""
+
+import logging
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from ..core import network
+from ..radius.coa import send_packet
+
+_logger = logging.getLogger(__name__)
+
+ROW_KINDS = ("sync", "remove")
+PACKET_KINDS = ("disconnect", "coa")
+# Disconnect/CoA to routers: tried this many times, then given up (the
+# session ends anyway at its Session-Timeout or the next reauthentication).
+MAX_PACKET_ATTEMPTS = 5
+
+
+class IspNetworkEvent(models.Model):
+    _name = "isp.network.event"
+    _description = "ISP Network Event (outbox)"
+    _order = "id desc"
+
+    server_id = fields.Many2one(
+        "isp.radius.server", required=True, readonly=True, index=True
+    )
+    subscription_id = fields.Many2one(
+        "isp.subscription", readonly=True, index=True, ondelete="set null"
+    )
+    company_id = fields.Many2one(related="server_id.company_id", store=True)
+    username = fields.Char(required=True, readonly=True, index=True)
+    kind = fields.Selection(
+        [
+            ("sync", "Write the account"),
+            ("remove", "Remove the account"),
+            ("disconnect", "Disconnect the session"),
+            ("coa", "Change the session (CoA)"),
+        ],
+        required=True,
+        readonly=True,
+    )
+    check_rows = fields.Json(readonly=True)
+    reply_rows = fields.Json(readonly=True)
+    capped = fields.Char(readonly=True, help="block or throttle: at the cap.")
+    state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("done", "Delivered"),
+            ("superseded", "Superseded"),
+            ("failed", "Given up"),
+        ],
+        default="pending",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    attempts = fields.Integer(readonly=True)
+    next_attempt = fields.Datetime(readonly=True, index=True)
+    error = fields.Text(readonly=True)
+    delivered_at = fields.Datetime(readonly=True)
+
+    @api.model
+    def _isp_enqueue(self, vals_list):
+        """Create these events and have the delivery job run soon."""
+        if not vals_list:
+            return self.browse()
+        events = self.create(vals_list)
+        cron = self.env.ref(
+            "isp_data_recurring.ir_cron_isp_deliver_network", raise_if_not_found=False
+        )
+        if cron:
+            cron.sudo()._trigger()
+        return events
+
+    def action_retry(self):
+        """Try these events again now (ISP Managers)."""
+        self.env["isp.subscription"]._isp_check_manager()
+        todo = self.filtered(lambda e: e.state in ("pending", "failed"))
+        todo.sudo().write({"state": "pending", "next_attempt": False})
+        self.env.ref("isp_data_recurring.ir_cron_isp_deliver_network").sudo()._trigger()
+        return True
+
+    # ------------------------------------------------------------------
+    # Delivery
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_deliver(self, batch_size=1000):
+        """Entry point of the scheduled action "ISP: deliver to the network".
+
+        One batch of due events per call, locked with SKIP LOCKED; ir.cron
+        calls again while some remain."""
+        self.flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM isp_network_event WHERE state = 'pending' "
+                "AND (next_attempt IS NULL OR next_attempt <= %s) "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                fields.Datetime.now(),
+                batch_size,
+            )
+        )
+        events = self.sudo().browse([row[0] for row in rows])
+        for server, server_events in events.grouped("server_id").items():
+            server_events._isp_deliver(server)
+        remaining = 0
+        if events:
+            remaining = self.search_count(
+                [
+                    ("state", "=", "pending"),
+                    "|",
+                    ("next_attempt", "=", False),
+                    ("next_attempt", "<=", fields.Datetime.now()),
+                ]
+            )
+        self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
+        return len(events)
+
+    def _isp_deliver(self, server):
+        """Deliver these events of one server: rows, then packets."""
+        latest = {}
+        for event in self.filtered(lambda e: e.kind in ROW_KINDS).sorted("id"):
+            latest[event.username] = event
+        newest = self.browse([event.id for event in latest.values()])
+        superseded = self.filtered(lambda e: e.kind in ROW_KINDS) - newest
+        packets = self.filtered(lambda e: e.kind in PACKET_KINDS)
+        try:
+            with server._isp_connect() as connection:
+                server._isp_write_users(
+                    connection,
+                    {
+                        e.username: network.Rows(
+                            tuple(map(tuple, e.check_rows or [])),
+                            tuple(map(tuple, e.reply_rows or [])),
+                        )
+                        for e in newest
+                        if e.kind == "sync"
+                    },
+                    [e.username for e in newest if e.kind == "remove"],
+                )
+                sessions = (
+                    server._isp_open_sessions(connection, packets.mapped("username"))
+                    if packets
+                    else {}
+                )
+        except psycopg2.Error as exc:
+            (newest | superseded | packets)._isp_failed(str(exc).strip())
+            return
+        now = fields.Datetime.now()
+        newest.write({"state": "done", "delivered_at": now, "error": False})
+        superseded.write({"state": "superseded", "delivered_at": now})
+        for event in packets:
+            event._isp_send_packet(server, sessions.get(event.username, []))
+
+    def _isp_failed(self, error):
+        """Leave these events pending, to be tried again later."""
+        _logger.warning("ISP network delivery failed, will retry: %s", error)
+        now = fields.Datetime.now()
+        for attempts, events in self.grouped("attempts").items():
+            events.write(
+                {
+                    "attempts": attempts + 1,
+                    "error": error,
+                    "next_attempt": now
+                    + timedelta(seconds=network.retry_delay(attempts + 1)),
+                }
+            )
+
+    def _isp_send_packet(self, server, sessions):
+        """Send this Disconnect-Request or CoA to the routers of the open
+        sessions of its user (none open: nothing to do)."""
+        self.ensure_one()
+        errors = []
+        for session, address, secret, port in sessions:
+            if not secret:
+                errors.append(
+                    _(
+                        "No secret for router %(address)s: add it to the RADIUS "
+                        "database's nas table.",
+                        address=address,
+                    )
+                )
+                continue
+            error = send_packet(
+                self.kind,
+                address,
+                port,
+                secret,
+                self.username,
+                session,
+                [tuple(row) for row in self.reply_rows or []],
+            )
+            if error:
+                errors.append(error)
+        if not errors:
+            self.write(
+                {"state": "done", "delivered_at": fields.Datetime.now(), "error": False}
+            )
+        elif self.attempts + 1 >= MAX_PACKET_ATTEMPTS:
+            self.write({"state": "failed", "error": "\n".join(errors)})
+        else:
+            self._isp_failed("\n".join(errors))

@@ -1,0 +1,282 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""Usage, read back from RADIUS accounting, and what it triggers.
+
+Every few minutes the job *ISP: import usage* reads the radacct rows updated
+since its last read (with a safety overlap), counts what each report adds
+with ``core.usage`` (a session's total minus the total already counted, kept
+in ``isp.network.session``), adds it to the grant of the period of that
+report, then for each subscription whose usage moved: sends the fair-usage
+alerts due, and writes the network events (the volume left; at the cap, the
+block or the throttle and the Disconnect/CoA of the open session).
+"""
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..core import clock, network, units, usage
+
+_logger = logging.getLogger(__name__)
+
+# Rows read again at each import: a router's update committed a little late
+# is never missed; counting per session makes the second read add nothing.
+OVERLAP = timedelta(minutes=5)
+FETCH = 5000
+
+
+class IspNetworkSession(models.Model):
+    _name = "isp.network.session"
+    _description = "ISP Network Session (accounting counted)"
+    _order = "id desc"
+
+    server_id = fields.Many2one("isp.radius.server", required=True, index=True)
+    unique_id = fields.Char(required=True, help="radacct.acctuniqueid")
+    username = fields.Char(index=True)
+    total_bytes = fields.Float(
+        digits=(20, 0), help="The session's total already counted."
+    )
+    last_update = fields.Datetime()
+
+    _sql_constraints = [
+        (
+            "session_uniq",
+            "unique (server_id, unique_id)",
+            "A RADIUS session is counted once per server.",
+        ),
+    ]
+
+
+class IspRadiusServer(models.Model):
+    _inherit = "isp.radius.server"
+
+    last_import_note = fields.Text(
+        string="Last Import", readonly=True, help="What the last import counted."
+    )
+
+    @api.model
+    def _cron_import_usage(self):
+        """Entry point of the scheduled action "ISP: import usage"."""
+        done = 0
+        for server in self.sudo().search([]):
+            try:
+                done += server._isp_import_usage()
+            except psycopg2.Error as exc:
+                _logger.warning("ISP usage import from %s failed: %s", server.name, exc)
+                server.last_import_note = str(exc).strip()
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        return done
+
+    def _isp_import_usage(self):
+        """Read this server's new accounting; returns the rows read."""
+        self.ensure_one()
+        since = (self.last_import or datetime(1970, 1, 1)) - OVERLAP
+        with self._isp_connect() as connection:
+            with connection.cursor(name="isp_usage") as pg:
+                pg.itersize = FETCH
+                pg.execute(
+                    """
+                    SELECT acctuniqueid, username,
+                           COALESCE(acctinputoctets, 0) + COALESCE(acctoutputoctets, 0),
+                           COALESCE(acctupdatetime, acctstoptime, acctstarttime)
+                             AT TIME ZONE 'UTC'
+                      FROM radacct
+                     WHERE COALESCE(acctupdatetime, acctstoptime, acctstarttime)
+                           >= %s::timestamp AT TIME ZONE 'UTC'
+                  ORDER BY 4, radacctid
+                    """,
+                    [since],
+                )
+                rows = pg.fetchall()
+        if not rows:
+            return 0
+        notes = self._isp_count_rows(rows)
+        self.last_import = max(row[3] for row in rows)
+        self.last_import_note = notes
+        return len(rows)
+
+    def _isp_count_rows(self, rows):
+        """Count these radacct rows (keeping only each session's last one)."""
+        latest = {}
+        for unique_id, username, total, updated in rows:
+            latest[unique_id] = (username, int(total), updated)
+        subs = self._isp_subscriptions_of(
+            {username for username, _t, _u in latest.values()}
+        )
+        seen = self._isp_sessions_seen(list(latest))
+        added = defaultdict(int)  # (subscription id, day) -> bytes
+        problems = defaultdict(int)
+        counted = []
+        for unique_id, (username, total, updated) in latest.items():
+            sub = subs.get(username)
+            if not sub:
+                problems[usage.UNKNOWN_USER] += 1
+                continue
+            day = clock.local_today(updated, sub.company_id._isp_effective_timezone())
+            result = usage.count(
+                usage.Report(unique_id, username, total, day), seen.get(unique_id)
+            )
+            if result.problem:
+                problems[result.problem] += 1
+                _logger.info(
+                    "ISP usage: session %s of %s ignored (%s)",
+                    unique_id,
+                    username,
+                    result.problem,
+                )
+                continue
+            if result.delta:
+                added[(sub.id, day)] += result.delta
+            counted.append((self.id, unique_id, username, result.total, updated))
+        self._isp_remember_sessions(counted)
+        grants = self._isp_add_usage(subs, added, problems)
+        if grants:
+            grants.subscription_id._isp_after_usage(grants)
+        notes = [f"{len(rows)} accounting rows, {len(latest)} sessions."]
+        notes += [f"{count} ignored: {problem}" for problem, count in problems.items()]
+        return " ".join(notes)
+
+    def _isp_subscriptions_of(self, usernames):
+        """``{username: subscription}`` of this server (running or closed)."""
+        subs = (
+            self.env["isp.subscription"]
+            .sudo()
+            .search(
+                [
+                    ("radius_server_id", "=", self.id),
+                    ("network_username", "in", list(usernames)),
+                    ("state", "!=", "draft"),
+                ],
+                order="id",
+            )
+        )
+        return {sub.network_username: sub for sub in subs}
+
+    def _isp_sessions_seen(self, unique_ids):
+        seen = {}
+        for start in range(0, len(unique_ids), FETCH):
+            for unique_id, total in self.env.execute_query(
+                SQL(
+                    "SELECT unique_id, total_bytes FROM isp_network_session "
+                    "WHERE server_id = %s AND unique_id = ANY(%s)",
+                    self.id,
+                    unique_ids[start : start + FETCH],
+                )
+            ):
+                seen[unique_id] = int(total)
+        return seen
+
+    def _isp_remember_sessions(self, counted):
+        """Upsert each session's counted total, in one statement."""
+        if not counted:
+            return
+        self.env["isp.network.session"].flush_model()
+        columns = list(zip(*counted, strict=True))
+        self.env.execute_query(
+            SQL(
+                """
+                INSERT INTO isp_network_session
+                       (server_id, unique_id, username, total_bytes, last_update,
+                        create_date, write_date)
+                SELECT s, u, n, t, d, now() AT TIME ZONE 'UTC',
+                       now() AT TIME ZONE 'UTC'
+                  FROM unnest(%s::int[], %s::varchar[], %s::varchar[],
+                              %s::numeric[], %s::timestamp[]) AS v(s, u, n, t, d)
+                ON CONFLICT (server_id, unique_id) DO UPDATE
+                   SET total_bytes = EXCLUDED.total_bytes,
+                       last_update = EXCLUDED.last_update,
+                       write_date = EXCLUDED.write_date
+                """,
+                *(list(column) for column in columns),
+            )
+        )
+        self.env["isp.network.session"].invalidate_model()
+
+    def _isp_add_usage(self, subs, added, problems):
+        """Add the bytes of each (subscription, day) to the grant of that
+        day's period. Returns the grants whose usage moved."""
+        if not added:
+            return self.env["isp.data.grant"]
+        days = [day for _sub, day in added]
+        grants = (
+            self.env["isp.data.grant"]
+            .sudo()
+            .search(
+                [
+                    ("subscription_id", "in", list({sub for sub, _day in added})),
+                    ("state", "=", "granted"),
+                    ("period_start", "<=", max(days)),
+                    ("period_end", ">=", min(days)),
+                ]
+            )
+        )
+        spans = defaultdict(list)
+        for grant in grants:
+            spans[grant.subscription_id.id].append(
+                usage.Span(grant.id, grant.period_start, grant.period_end)
+            )
+        by_grant = defaultdict(int)
+        for (sub_id, day), delta in added.items():
+            grant_id = usage.period_of(day, spans[sub_id])
+            if grant_id is None:
+                problems["no granted period that day"] += 1
+                continue
+            by_grant[grant_id] += delta
+        if not by_grant:
+            return self.env["isp.data.grant"]
+        grants.flush_recordset()
+        self.env.execute_query(
+            SQL(
+                "UPDATE isp_data_grant AS g "
+                "SET used_gb = COALESCE(g.used_gb, 0) + v.gb "
+                "FROM unnest(%s::int[], %s::float8[]) AS v(id, gb) WHERE g.id = v.id",
+                list(by_grant),
+                [delta / units.GB for delta in by_grant.values()],
+            )
+        )
+        moved = grants.browse(list(by_grant))
+        moved.invalidate_recordset(["used_gb"])
+        return moved
+
+
+class IspSubscription(models.Model):
+    _inherit = "isp.subscription"
+
+    def _isp_after_usage(self, grants):
+        """Usage moved on these grants: alerts due, and what the network must
+        now know (the volume left, the cap, the packet to the open session)."""
+        today = fields.Date.context_today(self)
+        current = grants.filtered(lambda g: g.period_start <= today <= g.period_end)
+        current._isp_send_usage_alerts()
+        subs = current.subscription_id
+        events = subs._isp_network_events("sync", today)
+        newly_capped = current.filtered(
+            lambda g: (
+                not g.cap_reached
+                and g.data_gb
+                and g.used_gb >= g.data_gb
+                and g.subscription_id.network_username
+                and g.subscription_id.radius_server_id
+            )
+        )
+        for grant in newly_capped:
+            sub = grant.subscription_id
+            capped = sub.product_id.product_tmpl_id.isp_cap_action or network.BLOCK
+            sync = next(e for e in events if e["subscription_id"] == sub.id)
+            events.append(
+                {
+                    "server_id": sub.radius_server_id.id,
+                    "subscription_id": sub.id,
+                    "username": sub.network_username,
+                    "kind": "disconnect" if capped == network.BLOCK else "coa",
+                    "reply_rows": sync.get("reply_rows"),
+                    "capped": capped,
+                }
+            )
+        if newly_capped:
+            newly_capped.write({"cap_reached": True})
+        self.env["isp.network.event"].sudo()._isp_enqueue(events)

@@ -1,0 +1,279 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The subscription on the network: its RADIUS account, usage and access.
+
+Whatever changes what the network must know (a grant, a skip, a resume, a
+close, usage at the cap, a new password) writes, in the same transaction, an
+event of the outbox ``isp.network.event`` with the rows FreeRADIUS must hold
+(see ``core.network``). A job delivers them.
+"""
+
+import secrets
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..core import clock, engine, network, units
+
+GB = units.GB
+NETWORK_FIELDS = {"network_username", "network_password"}
+
+
+class IspSubscription(models.Model):
+    _inherit = "isp.subscription"
+
+    radius_server_id = fields.Many2one(
+        "isp.radius.server",
+        string="RADIUS Server",
+        compute="_compute_radius_server_id",
+        store=True,
+        index="btree_not_null",
+        help="The site's RADIUS server, else the company's first one.",
+    )
+    network_username = fields.Char(
+        copy=False,
+        tracking=True,
+        help="What the subscriber's router logs in with. Generated at "
+        "activation when empty.",
+    )
+    network_password = fields.Char(
+        copy=False,
+        groups="isp_data_recurring.group_isp_manager",
+        help="Generated at activation when empty.",
+    )
+    used_gb = fields.Float(
+        string="Used (GB)",
+        digits=(16, 3),
+        compute="_compute_usage",
+        help="Data used in the current period, from RADIUS accounting.",
+    )
+    remaining_gb = fields.Float(
+        string="Remaining (GB)", digits=(16, 3), compute="_compute_usage"
+    )
+    usage_percent = fields.Float(string="Usage", compute="_compute_usage")
+    network_state = fields.Selection(
+        [
+            ("off", "No RADIUS server"),
+            ("pending", "Waiting for delivery"),
+            ("synced", "Delivered"),
+            ("error", "Delivery failing"),
+        ],
+        string="Network",
+        compute="_compute_network_state",
+    )
+    network_error = fields.Text(compute="_compute_network_state")
+
+    def _auto_init(self):
+        res = super()._auto_init()
+        # One running subscription per username on a RADIUS server.
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS isp_subscription_network_username_uniq
+                ON isp_subscription (radius_server_id, network_username)
+             WHERE state != 'closed' AND network_username IS NOT NULL
+            """
+        )
+        return res
+
+    @api.depends("site_id.radius_server_id", "company_id")
+    def _compute_radius_server_id(self):
+        first = {}
+        for sub in self:
+            company = sub.company_id
+            if company.id not in first:
+                first[company.id] = self.env["isp.radius.server"].search(
+                    [("company_id", "=", company.id)], limit=1
+                )
+            sub.radius_server_id = sub.site_id.radius_server_id or first[company.id]
+
+    def _compute_usage(self):
+        current = self._isp_current_grants(fields.Date.context_today(self))
+        for sub in self:
+            grant = current.get(sub.id)
+            used = grant.used_gb if grant else 0.0
+            granted = grant.data_gb if grant else 0.0
+            sub.used_gb = used
+            sub.remaining_gb = max(granted - used, 0.0) if granted else 0.0
+            sub.usage_percent = min(100.0 * used / granted, 100.0) if granted else 0.0
+
+    def _compute_network_state(self):
+        Event = self.env["isp.network.event"].sudo()
+        latest = {}
+        for event in Event.search(
+            [("subscription_id", "in", self.ids)], order="id desc"
+        ):
+            latest.setdefault(event.subscription_id.id, event)
+        for sub in self:
+            event = latest.get(sub.id)
+            sub.network_error = event.error if event else False
+            if not sub.radius_server_id:
+                sub.network_state = "off"
+            elif not event or event.state == "done":
+                sub.network_state = "synced" if event else "pending"
+            else:
+                sub.network_state = "error" if event.error else "pending"
+
+    @api.constrains("network_username", "radius_server_id", "state")
+    def _check_network_username(self):
+        for sub in self.filtered("network_username"):
+            sub._isp_check_username(sub.network_username)
+
+    def _isp_check_username(self, username):
+        """Refuse a username routers cannot take, or one another running
+        subscription holds on the same RADIUS server, with what to do."""
+        self.ensure_one()
+        problem = network.username_problem(username)
+        if problem:
+            raise ValidationError(problem)
+        if self.state == engine.CLOSED:
+            return
+        clash = self.search_count(
+            [
+                ("id", "!=", self.id),
+                ("network_username", "=", username),
+                ("radius_server_id", "=", self.radius_server_id.id),
+                ("state", "!=", engine.CLOSED),
+            ]
+        )
+        if clash:
+            raise ValidationError(
+                _(
+                    "The network username %(name)s is already used by another "
+                    "running subscription on %(server)s: choose another one.",
+                    name=username,
+                    server=self.radius_server_id.name or _("this company"),
+                )
+            )
+
+    def write(self, vals):
+        renamed = self.env["isp.subscription"]
+        if vals.get("network_username"):
+            # Before the database's unique index, with words.
+            for sub in self:
+                sub._isp_check_username(vals["network_username"])
+        if "network_username" in vals:
+            renamed = self.filtered(
+                lambda s: (
+                    s.network_username
+                    and s.network_username != vals["network_username"]
+                    and s.state in (engine.ACTIVE, engine.WAITING)
+                )
+            )
+            renamed._isp_network_remove()
+        res = super().write(vals)
+        if NETWORK_FIELDS & vals.keys():
+            self.filtered(
+                lambda s: s.state in (engine.ACTIVE, engine.WAITING)
+            )._isp_network_sync()
+        return res
+
+    def action_activate(self):
+        for sub in self.filtered(lambda s: not s.network_username):
+            sub.network_username = sub._isp_default_username()
+        for sub in self.sudo().filtered(lambda s: not s.network_password):
+            sub.network_password = secrets.token_urlsafe(9)
+        res = super().action_activate()
+        self._isp_network_sync()
+        return res
+
+    def action_close(self):
+        res = super().action_close()
+        self._isp_network_remove()
+        return res
+
+    def _isp_default_username(self):
+        """The subscription's reference, as routers accept it."""
+        self.ensure_one()
+        return self.name.replace("/", "-").lower()
+
+    # ------------------------------------------------------------------
+    # What the network must know: events of the outbox
+    # ------------------------------------------------------------------
+    def _isp_current_grants(self, today):
+        """The granted grant of each subscription whose period holds today."""
+        grants = (
+            self.env["isp.data.grant"]
+            .sudo()
+            .search(
+                [
+                    ("subscription_id", "in", self.ids),
+                    ("state", "=", "granted"),
+                    ("period_start", "<=", today),
+                    ("period_end", ">=", today),
+                ]
+            )
+        )
+        return {grant.subscription_id.id: grant for grant in grants}
+
+    def _isp_access_end(self):
+        """The UTC instant the paid access ends: the end of ``valid_until``
+        in the company's timezone (None when nothing was ever granted)."""
+        self.ensure_one()
+        if not self.valid_until:
+            return None
+        zone = clock.zone(self.company_id._isp_effective_timezone())
+        local = datetime.combine(self.valid_until + timedelta(days=1), time.min)
+        return (
+            local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+        )
+
+    def _isp_access(self, current):
+        """``core.network.Access`` of this subscription now."""
+        self.ensure_one()
+        grant = current.get(self.id)
+        template = self.product_id.product_tmpl_id
+        granted = None
+        if self.data_limit_gb:
+            granted = round(grant.data_gb * GB) if grant else 0
+        return network.access(
+            username=self.network_username,
+            password=self.sudo().network_password or "",
+            expires=self._isp_access_end(),
+            granted=granted,
+            used=round(grant.used_gb * GB) if grant else 0,
+            cap_action=template.isp_cap_action or network.BLOCK,
+        )
+
+    def _isp_network_events(self, kind="sync", today=None):
+        """Event values of these subscriptions (those with a RADIUS server
+        and a username)."""
+        subs = self.filtered(lambda s: s.radius_server_id and s.network_username)
+        if not subs:
+            return []
+        today = today or fields.Date.context_today(self)
+        current = subs._isp_current_grants(today) if kind != "remove" else {}
+        vals_list = []
+        for sub in subs:
+            vals = {
+                "server_id": sub.radius_server_id.id,
+                "subscription_id": sub.id,
+                "username": sub.network_username,
+                "kind": kind,
+            }
+            if kind != "remove":
+                entitled = sub._isp_access(current)
+                rows = network.radius_rows(
+                    entitled,
+                    sub.radius_server_id.vendor,
+                    sub.product_id.product_tmpl_id._isp_throttle(),
+                )
+                vals.update(check_rows=list(rows.check), reply_rows=list(rows.reply))
+                vals["capped"] = entitled.capped
+            vals_list.append(vals)
+        return vals_list
+
+    def _isp_network_sync(self, today=None):
+        """Write what the network must now know of these subscriptions."""
+        return (
+            self.env["isp.network.event"]
+            .sudo()
+            ._isp_enqueue(self.sudo()._isp_network_events("sync", today))
+        )
+
+    def _isp_network_remove(self):
+        return (
+            self.env["isp.network.event"]
+            .sudo()
+            ._isp_enqueue(self.sudo()._isp_network_events("remove"))
+        )

@@ -1,0 +1,160 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The network scenarios of scripts/bench.py: RADIUS delivery and usage import.
+
+(5) N subscribers' accounts delivered to the RADIUS database: N sync events
+    of the outbox (written beforehand, as grants write them), delivered by
+    the scheduled action "ISP: deliver to the network".
+(6) 10 x N radacct rows (ten sessions a subscriber, each at its last report)
+    turned into usage by "ISP: import usage" (which also writes the N sync
+    events that carry the volume left).
+
+They need FreeRADIUS's PostgreSQL schema (Debian's freeradius package), not a
+running FreeRADIUS: a fresh database is created for them and dropped after.
+"""
+
+import os
+import random
+from datetime import timedelta
+
+DELIVER_CRON = "isp_data_recurring.ir_cron_isp_deliver_network"
+IMPORT_CRON = "isp_data_recurring.ir_cron_isp_import_usage"
+SESSIONS_PER_USER = 10
+GB = 10**9
+
+
+class NetworkScenarios:
+    def __init__(self, bench, users):
+        from odoo.addons.isp_data_recurring.radius import pgdb
+
+        self.bench = bench
+        self.users = users
+        self.pgdb = pgdb
+        self.db = f"isp_bench_radius_{os.getpid()}"
+
+    def available(self):
+        from odoo.addons.isp_data_recurring.radius.common import (
+            DEBIAN_RADDB,
+            SCHEMA_SQL,
+        )
+
+        return os.path.isfile(os.path.join(DEBIAN_RADDB, SCHEMA_SQL))
+
+    def run(self, only):
+        if not self.available():
+            print("(5)(6) skipped: FreeRADIUS's schema is not installed", flush=True)
+            return
+        self.pgdb.ensure_database(self.db)
+        try:
+            with self.bench.cursor() as cr:
+                env = self.bench.env(cr)
+                subs = self.setup(env)
+                cr.commit()
+                if "5" in only:
+                    self.deliver(env, subs)
+                if "6" in only:
+                    self.import_usage(env, subs)
+        finally:
+            self.pgdb.drop_database(self.db)
+
+    def setup(self, env):
+        """N running subscriptions on a RADIUS server, each with its grant of
+        10 GB for the period of today (created directly: this is setup)."""
+        print("(5)(6) network: setup", flush=True)
+        server = env["isp.radius.server"].create(
+            {"name": "Bench RADIUS", "dsn": self.pgdb.build_dsn(self.db)}
+        )
+        product = self.bench.create_package(env, "Network plan", "credit")
+        partners = self.bench.create_partners(env, "Net", self.users)
+        day = self.bench.today(env)
+        subs = env["isp.subscription"].create(
+            [
+                {
+                    "partner_id": partner.id,
+                    "product_id": product.id,
+                    "date_start": day,
+                    "network_username": f"bench-{i:06d}",
+                    "network_password": f"pw-{i:06d}",
+                }
+                for i, partner in enumerate(partners)
+            ]
+        )
+        end = day + timedelta(days=29)
+        subs.write(
+            {
+                "state": "active",
+                "recurrence_anchor": day,
+                "next_date": end + timedelta(days=1),
+                "valid_until": end,
+            }
+        )
+        assert set(subs.mapped("radius_server_id")) == {server}
+        env["isp.data.grant"].create(
+            [
+                {
+                    "subscription_id": sub.id,
+                    "partner_id": sub.partner_id.id,
+                    "company_id": sub.company_id.id,
+                    "currency_id": sub.currency_id.id,
+                    "period_start": day,
+                    "period_end": end,
+                    "state": "granted",
+                    "data_gb": 10.0,
+                }
+                for sub in subs
+            ]
+        )
+        self.server = server
+        return subs
+
+    def deliver(self, env, subs):
+        subs._isp_network_sync()
+        env.cr.commit()
+
+        def work():
+            done = self.bench.run_cron(env, DELIVER_CRON)
+            assert done == len(subs), f"delivered {done} of {len(subs)}"
+            return done
+
+        self.bench.timed("(5) RADIUS delivery", env.cr, work)
+        with self.server._isp_connect() as connection, connection.cursor() as pg:
+            pg.execute("SELECT count(DISTINCT username) FROM radcheck")
+            users = pg.fetchone()[0]
+        print(f"  {users} accounts in radcheck", flush=True)
+
+    def import_usage(self, env, subs):
+        rows, rng = [], random.Random(42)
+        for sub in subs:
+            for session in range(SESSIONS_PER_USER):
+                used = rng.randrange(10_000_000, 300_000_000)
+                rows.append(
+                    (
+                        f"{sub.network_username}-{session}",
+                        f"{sub.network_username}-{session}",
+                        sub.network_username,
+                        used // 3,
+                        used - used // 3,
+                    )
+                )
+        from psycopg2.extras import execute_values
+
+        with self.server._isp_connect() as connection, connection.cursor() as pg:
+            execute_values(
+                pg,
+                "INSERT INTO radacct (acctsessionid, acctuniqueid, username, "
+                "acctinputoctets, acctoutputoctets, nasipaddress, acctstarttime, "
+                "acctupdatetime, acctstoptime) VALUES %s",
+                rows,
+                template="(%s, %s, %s, %s, %s, '127.0.0.1', now(), now(), now())",
+                page_size=5000,
+            )
+
+        def work():
+            self.bench.run_cron(env, IMPORT_CRON)
+            return len(rows)
+
+        self.bench.timed("(6) usage import (radacct rows)", env.cr, work)
+        env.invalidate_all()
+        used = sum(subs.grant_ids.mapped("used_gb"))
+        expected = sum(row[3] + row[4] for row in rows) / GB
+        assert abs(used - expected) < 1e-3, f"usage {used} GB, expected {expected}"
+        print(f"  {used:.1f} GB counted on {len(subs)} grants", flush=True)
