@@ -9,7 +9,7 @@
     "website": "https://github.com/isp-data-recurring/isp_data_recurring",
     "author": "ISP Data Recurring authors",
     "license": "LGPL-3",
-    "depends": ["account", "sale_management"],
+    "depends": ["account", "account_payment", "portal", "sale_management"],
     "external_dependencies": {"python": ["pyrad"]},
     "data": [
         "security/isp_data_recurring_security.xml",
@@ -28,6 +28,8 @@
         "views/sale_order_views.xml",
         "views/menus.xml",
         "views/isp_network_views.xml",
+        "views/portal_templates.xml",
+        "views/isp_run_preview_views.xml",
     ],
     "demo": [
         "demo/isp_demo.xml",
@@ -46,6 +48,7 @@
         "static/description/data_grants.png",
         "static/description/grants_report.png",
         "static/description/subscription_usage.png",
+        "static/description/portal_subscription.png",
     ],
     "installable": True,
     "application": True,

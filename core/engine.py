@@ -36,7 +36,7 @@ to today, see ``recurrence.due_periods``).
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from . import credit as credit_rules
@@ -333,3 +333,41 @@ class CreditLedger:
         if decision.posted_total:
             self.consume(partner, decision.posted_total)
         return decision
+
+
+def credit_runway(
+    credit: Decimal,
+    subs: list[Subscription],
+    today: date,
+    rounding: Decimal,
+    horizon: int = 3 * 366,
+) -> date | None:
+    """The day a subscriber's credit runs out at their current plans: the
+    first renewal it will not pay for (today for a subscription already
+    waiting), or None when it lasts beyond ``horizon`` days.
+
+    Renewals are taken in date order (then in the order of ``subs``). Each
+    posted invoice consumes its total, as ``CreditLedger`` does; one-off
+    grants never stop, but weigh on the credit that follows.
+    """
+    end = today + timedelta(days=horizon)
+    renewals = []
+    for order, sub in enumerate(subs):
+        if sub.state not in (ACTIVE, WAITING):
+            continue
+        anchor, start = sub.anchor, max(sub.next_date, today)
+        if sub.state == WAITING and sub.mode == CREDIT:
+            # Retried today; when it resumes, its schedule restarts today.
+            anchor, start = today, today
+        for period in recurrence.due_periods(anchor, sub.rule, start, end):
+            renewals.append((period.start, order, sub))
+    left = credit_rules.to_decimal(credit)
+    for day, _order, sub in sorted(renewals, key=lambda item: item[:2]):
+        pays = sub.mode == CREDIT or sub.invoice_policy == POSTED_INVOICE
+        if sub.mode == CREDIT and not credit_rules.can_afford(
+            left, sub.total, rounding
+        ):
+            return day
+        if pays:
+            left -= credit_rules.to_decimal(sub.total)
+    return None

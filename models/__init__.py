@@ -17,9 +17,11 @@ from . import isp_subscription_credit
 from . import isp_subscription_network
 from . import isp_network_event
 from . import isp_network_usage
+from . import isp_subscription_portal
 from . import account_payment
 from . import account_move
 from . import ir_cron
 from . import account_payment_register
 from . import sale_order
 from . import sale_order_line
+from . import payment_transaction

@@ -31,6 +31,13 @@ class ResCompany(models.Model):
         "reminder off.",
     )
 
+    isp_low_credit_days = fields.Integer(
+        string="Low-Credit Warning (days)",
+        default=3,
+        help="Warn a prepaid subscriber this many days before a renewal their "
+        "credit will not pay. 0 turns the warning off.",
+    )
+
     def _isp_effective_timezone(self):
         """The timezone name used for "today" in this company."""
         self.ensure_one()

@@ -18,6 +18,9 @@ class ResConfigSettings(models.TransientModel):
     isp_waiting_activity_days = fields.Integer(
         related="company_id.isp_waiting_activity_days", readonly=False
     )
+    isp_low_credit_days = fields.Integer(
+        related="company_id.isp_low_credit_days", readonly=False
+    )
     isp_batch_size = fields.Integer(
         string="Grant Batch Size",
         config_parameter="isp_data_recurring.batch_size",

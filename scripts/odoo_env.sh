@@ -124,12 +124,14 @@ _isp_pytest() { # suite junit args...: exit 5 (no test collected) is a failure
     return "$rc"
 }
 
-# Install the addon in a fresh database without demo data; any ERROR line fails.
+# Install the addon (and payment_demo, for the online top-up tests) in a fresh
+# database without demo data; any WARNING or ERROR line fails.
 isp_install_fresh() {
     local db="$1" log="$ISP_BUILD/install-$1.log"
     isp_drop_db "$db" || return 1
     echo "installing $ISP_ADDON into $db (log: $log)"
-    isp_odoo -d "$db" -i "$ISP_ADDON" --without-demo=all --stop-after-init --no-http >"$log" 2>&1 ||
+    # payment_demo: the online top-up tests pay with Odoo's demo provider.
+    isp_odoo -d "$db" -i "$ISP_ADDON,payment_demo" --without-demo=all --stop-after-init --no-http >"$log" 2>&1 ||
         { _isp_err "install failed:"; tail -n 30 "$log" >&2; return 1; }
     if grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (WARNING|ERROR|CRITICAL) ' "$log"; then
         _isp_err "the install logged the warnings or errors above"

@@ -13,3 +13,5 @@ from . import test_crash_resume
 from . import test_forms
 from . import test_grant_reversal
 from . import test_network
+from . import test_portal
+from . import test_run_preview

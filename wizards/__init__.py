@@ -1,1 +1,2 @@
 from . import isp_credit_top_up
+from . import isp_run_preview

@@ -1,0 +1,146 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The subscription as its subscriber sees it: the portal, and the warning
+before a renewal their credit will not pay."""
+
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.tools import format_amount, format_date
+
+from ..core import credit, engine
+
+
+class IspSubscription(models.Model):
+    _name = "isp.subscription"
+    _inherit = ["isp.subscription", "portal.mixin"]
+
+    low_credit_warned_on = fields.Date(
+        readonly=True,
+        copy=False,
+        help="The renewal date the subscriber was last warned of, so that "
+        "each renewal is warned of once.",
+    )
+
+    def _compute_access_url(self):
+        res = super()._compute_access_url()
+        for sub in self:
+            sub.access_url = f"/my/isp/subscriptions/{sub.id}"
+        return res
+
+    # ------------------------------------------------------------------
+    # What the portal shows
+    # ------------------------------------------------------------------
+    def _isp_portal_credit(self):
+        """The subscriber's prepaid credit in this subscription's company."""
+        self.ensure_one()
+        sub = self.sudo()
+        return float(sub._isp_credits(sub.company_id)[sub.commercial_partner_id.id])
+
+    def _isp_portal_grant_line(self, grant):
+        """One period, in the subscriber's words."""
+        self.ensure_one()
+        if grant.state == "granted":
+            if grant.move_id and grant.payment_state in ("paid", "in_payment"):
+                return _("Granted, paid from your credit")
+            return _("Granted")
+        if grant.state == "reversed":
+            return _("Cancelled and credited back")
+        if grant.resolved_by_id:
+            return _(
+                "Not granted then; resumed on %(date)s after your top-up",
+                date=format_date(self.env, grant.resolved_by_id.period_start),
+            )
+        if grant.reason == engine.INSUFFICIENT:
+            return _(
+                "Not granted: your credit (%(credit)s) did not cover %(price)s",
+                credit=format_amount(self.env, grant.credit_before, grant.currency_id),
+                price=format_amount(self.env, grant.price_total, grant.currency_id),
+            )
+        return _("Not charged: our service did not run that day")
+
+    def _isp_resume_hint(self):
+        """What resumes a waiting subscription, for its subscriber: the
+        amount and what it gives ("top up 3.50 to get your next 5 GB")."""
+        self.ensure_one()
+        if self.state != engine.WAITING:
+            return False
+        missing = self.sudo()._isp_missing_credit()[self.id]
+        return _(
+            "Top up %(amount)s to get your next %(data)s at once.",
+            amount=format_amount(self.env, float(missing), self.currency_id),
+            data=self.data_label if self.data_limit_gb else _("period"),
+        )
+
+    def _isp_low_credit(self, today=None):
+        """``{subscription: missing}`` of these credit-based subscriptions
+        whose next renewal, within the company's warning delay, the credit
+        will not pay (their subscriber's other renewals taken in order)."""
+        result = {}
+        subs = self.sudo().filtered(
+            lambda s: s.state == engine.ACTIVE and s.recurring_mode == engine.CREDIT
+        )
+        for company, company_subs in subs.grouped("company_id").items():
+            today_c = today or self._isp_today(company)
+            window = today_c + timedelta(days=company.isp_low_credit_days)
+            coming = company_subs.filtered(
+                lambda s, t=today_c, w=window: s.next_date and t < s.next_date <= w
+            )
+            if not coming:
+                continue
+            rounding = credit.to_decimal(company.currency_id.rounding)
+            coming = coming.with_company(company)
+            credit_of = coming._isp_credits(company)
+            terms_of = coming._isp_billing_terms_getter(company)
+            for partner, partner_subs in coming.grouped(
+                "commercial_partner_id"
+            ).items():
+                ordered = partner_subs.sorted(lambda s: (s.next_date, s.id))
+                short = credit.renewals_short(
+                    credit_of[partner.id],
+                    [(s.id, terms_of(s).total) for s in ordered],
+                    rounding,
+                )
+                result.update(
+                    {self.browse(sub_id): missing for sub_id, missing in short.items()}
+                )
+        return result
+
+    @api.model
+    def _cron_warn_low_credit(self, date_ref=None):
+        """Entry point of the scheduled action "ISP: warn of low credit".
+
+        E-mails each credit-based subscriber whose next renewal their credit
+        will not pay, once per renewal, with what is missing and by when."""
+        model = self.sudo()
+        candidates = model.search(
+            [
+                ("state", "=", engine.ACTIVE),
+                ("recurring_mode", "=", engine.CREDIT),
+            ]
+        )
+        today = fields.Date.to_date(date_ref) if date_ref else None
+        short = candidates._isp_low_credit(today)
+        todo = {
+            sub: missing
+            for sub, missing in short.items()
+            if sub.low_credit_warned_on != sub.next_date
+        }
+        template = self.env.ref(
+            "isp_data_recurring.mail_template_low_credit", raise_if_not_found=False
+        )
+        for sub, missing in todo.items():
+            if template and sub.partner_id.email:
+                template.with_context(
+                    isp_missing=format_amount(self.env, float(missing), sub.currency_id)
+                ).send_mail(sub.id, force_send=False)
+            sub.with_context(tracking_disable=True).low_credit_warned_on = sub.next_date
+            sub._message_log(
+                body=_(
+                    "Low credit: %(missing)s missing for the renewal of %(date)s; "
+                    "the subscriber was warned.",
+                    missing=format_amount(self.env, float(missing), sub.currency_id),
+                    date=format_date(self.env, sub.next_date),
+                )
+            )
+        self.env["ir.cron"]._notify_progress(done=len(todo), remaining=0)
+        return len(todo)
