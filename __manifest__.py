@@ -30,6 +30,7 @@
         "views/isp_network_views.xml",
         "views/portal_templates.xml",
         "views/isp_run_preview_views.xml",
+        "views/isp_plan_change_views.xml",
     ],
     "demo": [
         "demo/isp_demo.xml",

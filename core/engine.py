@@ -27,6 +27,12 @@ to today, see ``recurrence.due_periods``).
   subscription, and it keeps waiting.
 - A period that costs nothing (total 0) is granted with a posted invoice of
   0, which is paid by definition: there is nothing to take from the credit.
+- A subscription whose retired package closes at the end of its period is
+  closed when its next period is due (or at once when it waits for credit):
+  nothing more is granted or charged.
+- An add-on pack adds data to the current period at once (``addon_grant``):
+  paid from the credit for a credit-based subscription, which the credit must
+  cover; invoiced as the policy says for a one-off one.
 - One subscriber's credit is shared by all of their subscriptions: see
   ``CreditLedger``, the one entry point of the rules, which hands the credit
   to them one after the other, in a fixed order. Every posted invoice lowers
@@ -90,6 +96,7 @@ class Subscription:
     total: Decimal
     invoice_policy: str = POSTED_INVOICE
     data_gb: Decimal = Decimal(0)
+    closing: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,7 @@ class Grant:
     data_gb: Decimal
     billing: str
     amount: Decimal
+    kind: str = "period"
 
     @property
     def invoiced(self) -> bool:
@@ -187,6 +195,9 @@ def decide(
     if sub.mode not in MODES:
         raise ValueError(f"Unknown recurring mode {sub.mode!r}.")
     due = recurrence.due_periods(sub.anchor, sub.rule, sub.next_date, today)
+    if sub.closing and (due or sub.state == WAITING):
+        # A retired package closed at the end of the period already paid.
+        return Decision((), (), sub.anchor, sub.next_date, CLOSED)
     if sub.mode == ONE_OFF:
         if sub.invoice_policy not in INVOICE_POLICIES:
             raise ValueError(f"Unknown invoicing policy {sub.invoice_policy!r}.")
@@ -371,3 +382,40 @@ def credit_runway(
         if pays:
             left -= credit_rules.to_decimal(sub.total)
     return None
+
+
+class NotEnoughCredit(ValueError):
+    """The credit does not pay for what was asked; ``missing`` says how much
+    more would."""
+
+    def __init__(self, missing: Decimal):
+        super().__init__(f"The credit lacks {missing}.")
+        self.missing = missing
+
+
+def addon_grant(
+    sub: Subscription,
+    credit: Decimal | None,
+    total: Decimal,
+    data_gb: Decimal,
+    period: Period,
+    rounding: Decimal,
+) -> Grant:
+    """The grant of an add-on pack of ``data_gb`` for ``total`` over
+    ``period``, for the subscription ``sub``. Raises NotEnoughCredit when a
+    credit-based subscriber's credit does not pay it."""
+    if sub.mode == CREDIT:
+        if not credit_rules.can_afford(credit or 0, total, rounding):
+            raise NotEnoughCredit(
+                credit_rules.missing_credit(credit or 0, total, rounding)
+            )
+        billing = PAID_FROM_CREDIT if total > 0 else POSTED_INVOICE
+    else:
+        billing = sub.invoice_policy
+    return Grant(
+        period,
+        units.normalize_data_limit(data_gb),
+        billing,
+        credit_rules.to_decimal(total),
+        kind="addon",
+    )

@@ -11,6 +11,7 @@ from . import isp_data_grant_reversal
 from . import isp_subscription
 from . import isp_subscription_runner
 from . import isp_subscription_billing
+from . import isp_subscription_invoicing
 from . import isp_subscription_chatter
 from . import isp_subscription_reminder
 from . import isp_subscription_credit
@@ -18,6 +19,7 @@ from . import isp_subscription_network
 from . import isp_network_event
 from . import isp_network_usage
 from . import isp_subscription_portal
+from . import isp_subscription_commercial
 from . import account_payment
 from . import account_move
 from . import ir_cron

@@ -1,8 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import logging
+
 from odoo import _, models
 from odoo.exceptions import UserError
 
+from .account_payment import DEFER_RETRY
 from .isp_data_grant import REVERSING
+
+_logger = logging.getLogger(__name__)
 
 
 class AccountMove(models.Model):
@@ -46,7 +51,10 @@ class AccountMove(models.Model):
         return super().unlink()
 
     def _post(self, soft=True):
-        """A credit note posted for a grant's invoice reverses that grant."""
+        """A credit note posted for a grant's invoice reverses that grant; any
+        posted entry that raises a customer's credit (a credit note, a bank
+        statement line, a manual entry) retries their waiting subscriptions
+        at once, as a payment does (account_payment.py)."""
         posted = super()._post(soft=soft)
         if not self.env.context.get(REVERSING):
             refunds = posted.filtered(
@@ -54,7 +62,44 @@ class AccountMove(models.Model):
             )
             if refunds:
                 self._isp_reverse_grants_of(refunds)
+        if not self.env.context.get(DEFER_RETRY):
+            posted._isp_retry_credited_partners()
         return posted
+
+    def _isp_retry_credited_partners(self):
+        """Retry the waiting subscriptions of the customers these entries
+        credit. Payments are left to their own hook; a failure never blocks
+        the posting (the scheduled action retries them)."""
+        credited = self.filtered(
+            lambda move: not move.origin_payment_id
+        ).line_ids.filtered(
+            lambda line: (
+                line.account_type == "asset_receivable"
+                and line.balance < 0
+                and line.partner_id
+            )
+        )
+        partners = credited.partner_id.commercial_partner_id
+        if not partners:
+            return
+        Subscription = self.env["isp.subscription"].sudo()
+        if not Subscription.search_count(
+            [
+                ("commercial_partner_id", "in", partners.ids),
+                ("state", "=", "waiting_credit"),
+            ],
+            limit=1,
+        ):
+            return
+        try:
+            with self.env.cr.savepoint():
+                Subscription._isp_credit_received(partners)
+        except Exception:  # noqa: BLE001 - the scheduled action retries them
+            _logger.warning(
+                "ISP grants: retrying the waiting subscriptions of %s failed",
+                partners.ids,
+                exc_info=True,
+            )
 
     def _isp_reverse_grants_of(self, refunds):
         grants = refunds.reversed_entry_id._isp_granted()

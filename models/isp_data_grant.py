@@ -7,7 +7,13 @@ from ..core import engine, network, units
 
 # The only bookkeeping an immutable grant accepts: its e-mail sent, and the
 # grant that resolved a skip (the subscription resumed).
-BOOKKEEPING_FIELDS = {"notify_pending", "resolved_by_id", "alerts_sent", "cap_reached"}
+BOOKKEEPING_FIELDS = {
+    "notify_pending",
+    "resolved_by_id",
+    "alerts_sent",
+    "cap_reached",
+    "note",
+}
 # What a reversal writes (see isp_data_grant_reversal.py), under REVERSING.
 REVERSAL_FIELDS = {
     "state",
@@ -79,13 +85,35 @@ class IspDataGrant(models.Model):
         help="Price of the period, taxes included: charged when granted, "
         "missing from the credit when skipped.",
     )
+    company_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="Company Currency"
+    )
     credit_before = fields.Monetary(
+        currency_field="company_currency_id",
         readonly=True,
         aggregator=None,
         help="The subscriber's prepaid credit when the engine decided "
         "(credit-based subscriptions only).",
     )
     currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    kind = fields.Selection(
+        [("period", "Period"), ("addon", "Add-on pack")],
+        required=True,
+        default="period",
+        readonly=True,
+        index=True,
+        help="A period of the subscription, or an add-on pack sold within one.",
+    )
+    rollover_gb = fields.Float(
+        string="Rolled Over (GB)",
+        digits=(16, 3),
+        readonly=True,
+        help="Unused data of earlier periods carried into this one.",
+    )
+    rollover_chunks = fields.Json(
+        readonly=True, help="The carried data by the period it came from."
+    )
+    note = fields.Char(readonly=True, help="Why this grant is special (plan change).")
     state = fields.Selection(
         [("granted", "Granted"), ("skipped", "Skipped"), ("reversed", "Reversed")],
         string="Status",
@@ -149,9 +177,10 @@ class IspDataGrant(models.Model):
         # by PostgreSQL. A skipped row is recorded once per reason and period.
         self.env.cr.execute(
             """
-            CREATE UNIQUE INDEX IF NOT EXISTS isp_data_grant_granted_period_uniq
+            DROP INDEX IF EXISTS isp_data_grant_granted_period_uniq;
+            CREATE UNIQUE INDEX IF NOT EXISTS isp_data_grant_period_granted_once
                 ON isp_data_grant (subscription_id, period_start)
-                WHERE state = 'granted';
+                WHERE state = 'granted' AND kind = 'period';
             CREATE UNIQUE INDEX IF NOT EXISTS isp_data_grant_skipped_period_uniq
                 ON isp_data_grant (subscription_id, period_start, reason)
                 WHERE state = 'skipped';

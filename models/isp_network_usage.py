@@ -209,9 +209,12 @@ class IspRadiusServer(models.Model):
                 [
                     ("subscription_id", "in", list({sub for sub, _day in added})),
                     ("state", "=", "granted"),
+                    ("kind", "=", "period"),
                     ("period_start", "<=", max(days)),
                     ("period_end", ">=", min(days)),
-                ]
+                ],
+                # The latest period first: after a plan change, the new one.
+                order="period_start desc, id desc",
             )
         )
         spans = defaultdict(list)
@@ -254,24 +257,18 @@ class IspSubscription(models.Model):
         current._isp_send_usage_alerts()
         subs = current.subscription_id
         events = subs._isp_network_events("sync", today)
+        capped_subs = {e["subscription_id"]: e for e in events if e.get("capped")}
         newly_capped = current.filtered(
-            lambda g: (
-                not g.cap_reached
-                and g.data_gb
-                and g.used_gb >= g.data_gb
-                and g.subscription_id.network_username
-                and g.subscription_id.radius_server_id
-            )
+            lambda g: not g.cap_reached and g.subscription_id.id in capped_subs
         )
         for grant in newly_capped:
-            sub = grant.subscription_id
-            capped = sub.product_id.product_tmpl_id.isp_cap_action or network.BLOCK
-            sync = next(e for e in events if e["subscription_id"] == sub.id)
+            sync = capped_subs[grant.subscription_id.id]
+            capped = sync["capped"]
             events.append(
                 {
-                    "server_id": sub.radius_server_id.id,
-                    "subscription_id": sub.id,
-                    "username": sub.network_username,
+                    "server_id": sync["server_id"],
+                    "subscription_id": sync["subscription_id"],
+                    "username": sync["username"],
                     "kind": "disconnect" if capped == network.BLOCK else "coa",
                     "reply_rows": sync.get("reply_rows"),
                     "capped": capped,

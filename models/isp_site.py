@@ -49,6 +49,14 @@ class IspSite(models.Model):
         default=lambda self: self.env.company,
     )
     note = fields.Html()
+    analytic_account_id = fields.Many2one(
+        "account.analytic.account",
+        string="Analytic Account",
+        check_company=True,
+        help="The invoice lines of this site's services carry it, so that the "
+        "analytic reports show the revenue of each tower or POP next to its "
+        "costs.",
+    )
     radius_server_id = fields.Many2one(
         "isp.radius.server",
         string="RADIUS Server",

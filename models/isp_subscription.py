@@ -69,7 +69,17 @@ class IspSubscription(models.Model):
         default=lambda self: self.env.company,
     )
     currency_id = fields.Many2one(
-        related="company_id.currency_id", string="Currency", store=True
+        "res.currency",
+        required=True,
+        default=lambda self: self.env.company.currency_id,
+        help="The currency of its price and invoices: the sale order's.",
+    )
+    quantity = fields.Integer(
+        default=1,
+        required=True,
+        tracking=True,
+        help="Bundles per period: each period grants this many times the "
+        "package's data, at this many times its price.",
     )
     site_id = fields.Many2one(
         related="product_id.isp_site_id", string="Site", store=True, index=True
@@ -81,7 +91,8 @@ class IspSubscription(models.Model):
         readonly=False,
         precompute=True,
         tracking=True,
-        help="Price of one period, before taxes. Defaults to the package's price.",
+        help="Price of one bundle for one period, before taxes. Defaults to the "
+        "package's price.",
     )
     recurring_mode = fields.Selection(
         RECURRING_MODE_SELECTION,
@@ -272,9 +283,17 @@ class IspSubscription(models.Model):
                         company=sub.company_id.name,
                     )
                 )
+            reason = product.product_tmpl_id._isp_not_sellable_reason()
+            if reason:
+                raise ValidationError(reason)
 
     @api.constrains(
-        "price_unit", "recurrence", "recurrence_interval", "data_limit_gb", "date_start"
+        "price_unit",
+        "quantity",
+        "recurrence",
+        "recurrence_interval",
+        "data_limit_gb",
+        "date_start",
     )
     def _check_terms(self):
         for sub in self:
@@ -295,6 +314,8 @@ class IspSubscription(models.Model):
         self.ensure_one()
         if self.price_unit < 0:
             return _("The price cannot be negative. Enter a price of 0 or more.")
+        if self.quantity < 1:
+            return _("Sell whole bundles: the quantity must be 1 or more.")
         try:
             units.normalize_data_limit(self.data_limit_gb)
             if self.recurrence:
@@ -319,8 +340,10 @@ class IspSubscription(models.Model):
     def write(self, vals):
         check_data_limit_vals(vals, "data_limit_gb")
         check_price_vals(self.env, vals, "price_unit")
-        if SCHEDULE_FIELDS & vals.keys() and any(
-            sub.state != engine.DRAFT for sub in self
+        if (
+            SCHEDULE_FIELDS & vals.keys()
+            and not self.env.context.get("isp_plan_change")
+            and any(sub.state != engine.DRAFT for sub in self)
         ):
             raise UserError(
                 _(

@@ -1,14 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""The grant pipeline of a locked batch, read top to bottom.
+"""The grant pipeline of a locked batch, step 1: plan.
 
-1. ``_isp_plan``: fetch what the core needs in a few queries (credits,
-   billing terms) and let ``core.engine.CreditLedger`` decide each
-   subscription once: grants with their billing instruction, skips, the new
-   schedule.
-2. ``_isp_execute``: carry the decisions out without asking the rules again:
-   invoice values, one ``account.move.create``, one post, one reconciliation
-   plan for the grants paid from credit, the grant rows, the new schedules,
-   the chatter and the e-mails to send.
+``_isp_plan`` fetches what the core needs in a few queries (credits, billing
+terms) and lets ``core.engine.CreditLedger`` decide each subscription once:
+grants with their billing instruction, skips, the new schedule. Step 2,
+executing the decisions, is ``isp_subscription_invoicing.py``.
 """
 
 from dataclasses import dataclass
@@ -16,22 +12,25 @@ from decimal import Decimal
 
 from odoo import Command, _, api, models
 from odoo.exceptions import UserError
-from odoo.tools import format_date
 
 from ..core import credit, engine, units
 
 
 @dataclass(frozen=True)
 class BillingTerms:
-    """One period's invoice line, and its total: the one price road.
+    """One period's invoice lines, and their total: the one price road.
 
-    The credit check uses ``total``, and the invoice is built from ``line``:
-    both come from the same values, so they agree by construction.
+    The invoice is built from ``lines`` and totals ``total`` (taxes
+    included, in the subscription's currency); the credit check uses
+    ``credit_total``, the same total in the company's currency at the rate
+    of the day. Both come from the same values, so they agree by
+    construction.
     """
 
     fiscal_position: models.BaseModel
-    line: dict
+    lines: tuple
     total: Decimal
+    credit_total: Decimal
 
 
 @dataclass(frozen=True)
@@ -63,13 +62,13 @@ class IspSubscription(models.Model):
         company = self.env.company
         rounding = credit.to_decimal(company.currency_id.rounding)
         ledger = engine.CreditLedger(self._isp_credits(company))
-        terms_of = self._isp_billing_terms_getter(company)
+        terms_of = self._isp_billing_terms_getter(company, today)
         plans, errors = [], {}
         for sub in self:
             try:
                 sub._isp_check_billable()
                 terms = terms_of(sub)
-                core = sub._isp_core_subscription(terms.total)
+                core = sub._isp_core_subscription(terms.credit_total)
                 decision = ledger.decide(
                     sub.commercial_partner_id.id, core, today, rounding
                 )
@@ -96,6 +95,7 @@ class IspSubscription(models.Model):
 
     def _isp_core_subscription(self, total):
         self.ensure_one()
+        template = self.product_id.product_tmpl_id
         return engine.Subscription(
             mode=self.recurring_mode,
             state=self.state,
@@ -104,7 +104,9 @@ class IspSubscription(models.Model):
             next_date=self.next_date or self.date_start,
             total=total,
             invoice_policy=self.invoice_policy,
-            data_gb=units.normalize_data_limit(self.data_limit_gb),
+            data_gb=units.normalize_data_limit(self.data_limit_gb) * self.quantity,
+            closing=template.isp_status == "retired"
+            and template.isp_retire_policy == "close",
         )
 
     def _isp_check_billable(self):
@@ -168,44 +170,83 @@ class IspSubscription(models.Model):
             )
 
     @api.model
-    def _isp_billing_terms_getter(self, company):
-        """Return ``sub -> BillingTerms`` of one period.
+    def _isp_billing_terms_getter(self, company, day=None):
+        """Return ``sub -> BillingTerms`` of one period on ``day`` (the rate
+        of the day converts a foreign currency for the credit check).
 
-        Computed once per package, price and fiscal position: thousands of
-        subscribers share a handful of packages.
+        Computed once per package, price, quantity, currency and fiscal
+        position: thousands of subscribers share a handful of packages.
         """
         fpos_of = self._isp_fiscal_position_getter(company)
+        day = day or self._isp_today(company)
         cache = {}
 
         def terms_of(sub):
             fpos = fpos_of(sub.commercial_partner_id)
-            key = (sub.product_id.id, sub.price_unit, fpos.id)
+            key = (
+                sub.product_id.id,
+                sub.price_unit,
+                sub.quantity,
+                sub.currency_id.id,
+                sub.unused_credit,
+                fpos.id,
+            )
             if key not in cache:
-                cache[key] = sub._isp_billing_terms(fpos)
+                cache[key] = sub._isp_billing_terms(fpos, company, day)
             return cache[key]
 
         return terms_of
 
-    def _isp_billing_terms(self, fiscal_position):
-        """The invoice line of one period (without its label), and its total
-        with taxes computed from that very line."""
+    def _isp_billing_terms(self, fiscal_position, company, day):
+        """The invoice lines of one period (without their labels), and their
+        total with taxes computed from those very lines."""
         self.ensure_one()
         taxes = self.product_id.taxes_id._filter_taxes_by_company(self.company_id)
         taxes = fiscal_position.map_tax(taxes)
-        line = {
-            "product_id": self.product_id.id,
-            "quantity": 1.0,
-            "price_unit": self.price_unit,
-            "tax_ids": [Command.set(taxes.ids)],
-        }
-        total = taxes.compute_all(
-            line["price_unit"],
-            currency=self.currency_id,
-            quantity=line["quantity"],
-            product=self.product_id,
-            partner=self.commercial_partner_id,
-        )["total_included"]
-        return BillingTerms(fiscal_position, line, credit.to_decimal(total))
+        analytic = self.site_id.analytic_account_id
+        common = {"tax_ids": [Command.set(taxes.ids)]}
+        if analytic:
+            common["analytic_distribution"] = {str(analytic.id): 100}
+        lines = [
+            dict(
+                common,
+                product_id=self.product_id.id,
+                quantity=float(self.quantity),
+                price_unit=self.price_unit,
+            )
+        ]
+        if self.unused_credit:
+            # One-off plan change: the unused part of the old plan.
+            lines.append(
+                dict(
+                    common,
+                    product_id=self.product_id.id,
+                    quantity=1.0,
+                    price_unit=-self.unused_credit,
+                    isp_unused=True,
+                )
+            )
+        total = sum(
+            taxes.compute_all(
+                line["price_unit"],
+                currency=self.currency_id,
+                quantity=line["quantity"],
+                product=self.product_id,
+                partner=self.commercial_partner_id,
+            )["total_included"]
+            for line in lines
+        )
+        credit_total = total
+        if self.currency_id != company.currency_id:
+            credit_total = self.currency_id._convert(
+                total, company.currency_id, company, day
+            )
+        return BillingTerms(
+            fiscal_position,
+            tuple(lines),
+            credit.to_decimal(total),
+            credit.to_decimal(credit_total),
+        )
 
     @api.model
     def _isp_fiscal_position_getter(self, company):
@@ -234,258 +275,3 @@ class IspSubscription(models.Model):
             return cache[partner.id]
 
         return fiscal_position_of
-
-    # ------------------------------------------------------------------
-    # 2. Execute: invoices, payment from credit, grants, schedule, chatter
-    # ------------------------------------------------------------------
-    def _isp_execute(self, plans, today):
-        move_of = self._isp_create_invoices(plans, today)
-        self._isp_pay_from_credit(plans, move_of)
-        grant_vals = []
-        for plan in plans:
-            grant_vals.extend(plan.subscription._isp_prepare_grant_vals(plan, move_of))
-        grants = self.env["isp.data.grant"].sudo().create(grant_vals)
-        self._isp_resolve_skips(plans, grants)
-        self._isp_write_results(plans, today)
-        self._isp_log_results(plans, grants)
-        grants._isp_queue_notifications()
-        self.browse([plan.subscription.id for plan in plans])._isp_network_sync(today)
-
-    @api.model
-    def _isp_resolve_skips(self, plans, grants):
-        """A subscription that resumed resolves its skips for lack of credit:
-        they read as resolved by the grant that restarted it, not as periods
-        that contradict it."""
-        restarted = {
-            plan.subscription.id
-            for plan in plans
-            if plan.decision.grants and plan.core.state == engine.WAITING
-        }
-        if not restarted:
-            return
-        Grant = self.env["isp.data.grant"].sudo()
-        skips = Grant.search(
-            [
-                ("subscription_id", "in", list(restarted)),
-                ("reason", "=", engine.INSUFFICIENT),
-                ("resolved_by_id", "=", False),
-            ]
-        )
-        granted_of = {
-            grant.subscription_id.id: grant
-            for grant in grants
-            if grant.state == "granted"
-        }
-        for sub_id, sub_skips in skips.grouped("subscription_id").items():
-            sub_skips.write({"resolved_by_id": granted_of[sub_id.id].id})
-
-    @api.model
-    def _isp_create_invoices(self, plans, today):
-        """One ``account.move.create`` for the batch's invoiced grants, then
-        one post of those the decisions want posted.
-
-        Returns ``{(subscription id, period start): invoice}``.
-        """
-        company = self.env.company
-        # The grant and the subscription's chatter are the audit trail: the
-        # batch's invoices skip the creation note, follower subscription and
-        # field tracking, which cost several queries per invoice.
-        Move = (
-            self.env["account.move"]
-            .sudo()
-            .with_company(company)
-            .with_context(
-                mail_create_nolog=True, mail_create_nosubscribe=True, mail_notrack=True
-            )
-        )
-        Journal = self.env["account.journal"].sudo()
-        journal = Journal.search(
-            [*Journal._check_company_domain(company), ("type", "=", "sale")], limit=1
-        )
-        move_vals, keys = [], []
-        for plan in plans:
-            sub = plan.subscription
-            bills_order = sub._isp_bills_order_line()
-            for granted in plan.decision.grants:
-                if not granted.invoiced:
-                    continue
-                move_vals.append(
-                    sub._isp_prepare_invoice_vals(
-                        plan, granted.period, today, bills_order, journal
-                    )
-                )
-                bills_order = False
-                keys.append((sub.id, granted.period.start, granted.posted))
-        moves = Move.create(move_vals) if move_vals else Move
-        move_of, to_post = {}, Move
-        for move, (sub_id, start, posted) in zip(moves, keys, strict=True):
-            move_of[(sub_id, start)] = move
-            if posted:
-                to_post |= move
-        if to_post:
-            to_post.action_post()
-        return move_of
-
-    def _isp_bills_order_line(self):
-        """The first grant bills the order line the package was sold on."""
-        self.ensure_one()
-        line = self.sale_line_id
-        return bool(line) and not line.invoice_lines.filtered(
-            lambda aml: aml.move_id.state != "cancel"
-        )
-
-    def _isp_prepare_invoice_vals(
-        self, plan, period, today, bills_order=False, journal=None
-    ):
-        self.ensure_one()
-        lang = self.partner_id.lang or self.env.lang
-        line_vals = dict(
-            plan.terms.line,
-            # Odoo's convention: the product, then the description on its own
-            # line (the invoice form shows them apart).
-            name="\n".join(
-                (
-                    self.product_id.with_context(lang=lang).display_name,
-                    _(
-                        "%(data)s, %(start)s to %(end)s",
-                        data=units.format_data(self.data_limit_gb),
-                        start=format_date(self.env, period.start, lang_code=lang),
-                        end=format_date(self.env, period.end, lang_code=lang),
-                    ),
-                )
-            ),
-        )
-        if bills_order:
-            line_vals["sale_line_ids"] = [Command.link(self.sale_line_id.id)]
-        vals = {
-            "move_type": "out_invoice",
-            "partner_id": self.partner_id.id,
-            "company_id": self.company_id.id,
-            "currency_id": self.currency_id.id,
-            "invoice_date": today,
-            "fiscal_position_id": plan.terms.fiscal_position.id,
-            "invoice_origin": self.sale_order_id.name or self.name,
-            "invoice_line_ids": [Command.create(line_vals)],
-        }
-        if journal:
-            vals["journal_id"] = journal.id
-        return vals
-
-    @api.model
-    def _isp_pay_from_credit(self, plans, move_of):
-        """Reconcile the invoices paid from credit with the subscribers'
-        outstanding payments and credit notes, in one reconciliation plan.
-
-        An invoice that is not fully paid afterwards aborts the batch: no
-        grant may exist without its deduction.
-        """
-        paid = self.env["account.move"].browse(
-            move_of[(plan.subscription.id, granted.period.start)].id
-            for plan in plans
-            for granted in plan.decision.grants
-            if granted.paid_from_credit
-        )
-        if not paid:
-            return
-        partners = paid.commercial_partner_id
-        company = self.env.company
-        AML = self.env["account.move.line"].sudo()
-        outstanding = AML.search(
-            [
-                ("partner_id", "in", partners.ids),
-                ("company_id", "child_of", company.root_id.id),
-                ("account_id.account_type", "=", "asset_receivable"),
-                ("parent_state", "=", "posted"),
-                ("reconciled", "=", False),
-                ("amount_residual", "<", 0),
-            ],
-            order="date, id",
-        )
-        new_of = paid.line_ids.filtered(
-            lambda line: line.account_type == "asset_receivable"
-        ).grouped("partner_id")
-        outstanding_of = outstanding.grouped("partner_id")
-        AML._reconcile_plan(
-            [new_of[partner] | outstanding_of.get(partner, AML) for partner in partners]
-        )
-        unpaid = paid.filtered(
-            lambda move: not move.currency_id.is_zero(move.amount_residual)
-        )
-        if unpaid:
-            raise UserError(
-                _(
-                    "The prepaid credit of %(partners)s did not cover invoice(s) "
-                    "%(moves)s; nothing was granted.",
-                    partners=", ".join(unpaid.partner_id.mapped("display_name")),
-                    moves=", ".join(unpaid.mapped("name")),
-                )
-            )
-
-    def _isp_prepare_grant_vals(self, plan, move_of):
-        self.ensure_one()
-        decision = plan.decision
-        common = {
-            "subscription_id": self.id,
-            "partner_id": self.partner_id.id,
-            "company_id": self.company_id.id,
-            "currency_id": self.currency_id.id,
-            "credit_before": float(decision.credit or 0),
-            "price_total": float(plan.terms.total),
-        }
-        vals_list = []
-        for granted in decision.grants:
-            move = move_of.get((self.id, granted.period.start))
-            vals_list.append(
-                dict(
-                    common,
-                    period_start=granted.period.start,
-                    period_end=granted.period.end,
-                    state="granted",
-                    data_gb=float(granted.data_gb),
-                    amount=float(granted.amount),
-                    move_id=move.id if move else False,
-                )
-            )
-        for skip in decision.skips:
-            vals_list.append(
-                dict(
-                    common,
-                    period_start=skip.period.start,
-                    period_end=skip.period.end,
-                    state="skipped",
-                    reason=skip.reason,
-                    data_gb=0.0,
-                    amount=0.0,
-                )
-            )
-        return vals_list
-
-    @api.model
-    def _isp_write_results(self, plans, today):
-        """Write the new schedules, grouped so equal values share one UPDATE."""
-        groups = {}
-        for plan in plans:
-            decision, sub = plan.decision, plan.subscription
-            waiting_since = False
-            if decision.state == engine.WAITING:
-                waiting_since = sub.waiting_since or today
-            key = (
-                decision.state,
-                decision.anchor,
-                decision.next_date,
-                decision.valid_until or sub.valid_until,
-                waiting_since,
-            )
-            groups.setdefault(key, []).append(sub.id)
-        for key, ids in groups.items():
-            state, anchor, next_date, valid_until, waiting_since = key
-            self.browse(ids).with_context(tracking_disable=True).write(
-                {
-                    "state": state,
-                    "recurrence_anchor": anchor,
-                    "next_date": next_date,
-                    "valid_until": valid_until,
-                    "waiting_since": waiting_since,
-                    "last_error": False,
-                }
-            )

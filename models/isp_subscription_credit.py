@@ -102,7 +102,7 @@ class IspSubscription(models.Model):
             for sub in subs:
                 available = credit_of[sub.commercial_partner_id.id]
                 result[sub.id] = credit.missing_credit(
-                    available, terms_of(sub).total, rounding
+                    available, terms_of(sub).credit_total, rounding
                 )
         return result
 
@@ -113,7 +113,7 @@ class IspSubscription(models.Model):
             return 0
         subs = self.sudo().with_company(company)
         terms_of = subs._isp_billing_terms_getter(company)
-        total = sum(terms_of(sub).total for sub in subs)
+        total = sum(terms_of(sub).credit_total for sub in subs)
         available = subs._isp_credits(company)[subs.commercial_partner_id.id]
         return credit.missing_credit(
             available, total, credit.to_decimal(company.currency_id.rounding)

@@ -92,7 +92,9 @@ class IspSubscription(models.Model):
         for sub in self:
             grant = current.get(sub.id)
             used = grant.used_gb if grant else 0.0
-            granted = grant.data_gb if grant else 0.0
+            granted = (
+                grant.data_gb + grant.env.context["isp_extra_gb"] if grant else 0.0
+            )
             sub.used_gb = used
             sub.remaining_gb = max(granted - used, 0.0) if granted else 0.0
             sub.usage_percent = min(100.0 * used / granted, 100.0) if granted else 0.0
@@ -191,7 +193,9 @@ class IspSubscription(models.Model):
     # What the network must know: events of the outbox
     # ------------------------------------------------------------------
     def _isp_current_grants(self, today):
-        """The granted grant of each subscription whose period holds today."""
+        """The period grant of each subscription whose period holds today
+        (the latest, after a plan change), with ``extra_gb``: the add-on
+        packs valid today and the data rolled over into it."""
         grants = (
             self.env["isp.data.grant"]
             .sudo()
@@ -201,10 +205,23 @@ class IspSubscription(models.Model):
                     ("state", "=", "granted"),
                     ("period_start", "<=", today),
                     ("period_end", ">=", today),
-                ]
+                ],
+                order="period_start, id",
             )
         )
-        return {grant.subscription_id.id: grant for grant in grants}
+        current, extra = {}, {}
+        for grant in grants:
+            sub_id = grant.subscription_id.id
+            if grant.kind == "period":
+                current[sub_id] = grant
+            else:
+                extra[sub_id] = extra.get(sub_id, 0.0) + grant.data_gb
+        for sub_id, grant in current.items():
+            grant = grant.with_context(
+                isp_extra_gb=extra.get(sub_id, 0.0) + grant.rollover_gb
+            )
+            current[sub_id] = grant
+        return current
 
     def _isp_access_end(self):
         """The UTC instant the paid access ends: the end of ``valid_until``
@@ -225,7 +242,11 @@ class IspSubscription(models.Model):
         template = self.product_id.product_tmpl_id
         granted = None
         if self.data_limit_gb:
-            granted = round(grant.data_gb * GB) if grant else 0
+            granted = (
+                round((grant.data_gb + grant.env.context["isp_extra_gb"]) * GB)
+                if grant
+                else 0
+            )
         return network.access(
             username=self.network_username,
             password=self.sudo().network_password or "",

@@ -97,7 +97,7 @@ class IspSubscription(models.Model):
                 ordered = partner_subs.sorted(lambda s: (s.next_date, s.id))
                 short = credit.renewals_short(
                     credit_of[partner.id],
-                    [(s.id, terms_of(s).total) for s in ordered],
+                    [(s.id, terms_of(s).credit_total) for s in ordered],
                     rounding,
                 )
                 result.update(

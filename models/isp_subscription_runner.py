@@ -2,7 +2,7 @@
 """The runner: which subscriptions are due, their locks, and the fallback.
 
 One call of the scheduled action takes one batch of due subscriptions, locked
-with ``FOR UPDATE SKIP LOCKED`` so that concurrent runs share the work, hands
+with ``FOR NO KEY UPDATE SKIP LOCKED`` so that concurrent runs share the work, hands
 it to the billing pipeline and reports its progress; ``ir.cron`` calls it
 again, committing in between, while work remains. A batch that fails is
 replayed one subscription per savepoint, so that one bad subscriber is logged
@@ -70,7 +70,8 @@ class IspSubscription(models.Model):
             with self.env.cr.savepoint():
                 rows = self.env.execute_query(
                     SQL(
-                        "SELECT id %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                        "SELECT id %s ORDER BY id LIMIT %s "
+                        "FOR NO KEY UPDATE SKIP LOCKED",
                         self._isp_due_sql(company, today, since),
                         limit,
                     )
@@ -122,7 +123,7 @@ class IspSubscription(models.Model):
                 rows = self.env.execute_query(
                     SQL(
                         "SELECT id FROM isp_subscription WHERE id IN %s "
-                        "ORDER BY id FOR UPDATE %s",
+                        "ORDER BY id FOR NO KEY UPDATE %s",
                         tuple(self.ids),
                         lock,
                     )
@@ -202,7 +203,9 @@ class IspSubscription(models.Model):
         context = self._isp_clean_context()
         if context != self.env.context:
             return self.with_env(self.env(context=context))._isp_process_locked(today)
+        switched = self._isp_apply_pending_plans(today)
         plans, errors = self._isp_plan(today)
+        errors.update(switched)
         plans = [plan for plan in plans if plan.changes_anything()]
         if plans:
             try:

@@ -111,6 +111,42 @@ class ProductTemplate(models.Model):
     isp_throttle_up_kbps = fields.Integer(
         string="Throttled Upload (kbit/s)", default=256
     )
+    # Lifecycle, add-on packs and rollover (the subscription's commercial life)
+    isp_retire_policy = fields.Selection(
+        [
+            ("keep", "Keep running (grandfathered)"),
+            ("close", "Close at the end of their period"),
+        ],
+        string="When Retired",
+        default="keep",
+        help="What happens to the subscriptions of this service once it is "
+        "retired: they keep running, or close when their current period ends.",
+    )
+    isp_is_addon = fields.Boolean(
+        string="Add-on Data Pack",
+        help="Sold on top of a running subscription: its data is added to the "
+        "subscriber's current period at once.",
+    )
+    isp_addon_days = fields.Integer(
+        string="Pack Valid (days)",
+        help="How long the pack's data lasts. 0: until the end of the current period.",
+    )
+    isp_rollover = fields.Boolean(
+        string="Roll Over Unused Data",
+        help="Carry the data a subscriber did not use into their next period. "
+        "Needs the usage from RADIUS accounting.",
+    )
+    isp_rollover_periods = fields.Integer(
+        string="Carried For (periods)",
+        default=1,
+        help="Carried data lasts this many periods after the one it was granted "
+        "for. 0: no limit.",
+    )
+    isp_rollover_max_gb = fields.Float(
+        string="Carried At Most (GB)",
+        digits=(16, 3),
+        help="The most data carried into a period. 0: no limit.",
+    )
     isp_price_total = fields.Monetary(
         string="Price incl. Taxes",
         compute="_compute_isp_price_total",
@@ -177,6 +213,10 @@ class ProductTemplate(models.Model):
         "isp_alert_thresholds",
         "isp_throttle_down_kbps",
         "isp_throttle_up_kbps",
+        "isp_is_addon",
+        "isp_addon_days",
+        "isp_rollover_periods",
+        "isp_rollover_max_gb",
     )
     def _check_isp_terms(self):
         for template in self:
@@ -241,6 +281,17 @@ class ProductTemplate(models.Model):
             self.isp_throttle_down_kbps < 1 or self.isp_throttle_up_kbps < 1
         ):
             return _("A throttled package needs its reduced speeds, 1 kbit/s or more.")
+        if self.isp_is_addon and self.isp_recurrence:
+            return _(
+                "An add-on pack is sold on top of a subscription: it has no "
+                "recurrence of its own."
+            )
+        if self.isp_addon_days < 0 or self.isp_rollover_periods < 0:
+            return _("Days and periods are counted from 0 up.")
+        try:
+            units.normalize_data_limit(self.isp_rollover_max_gb)
+        except ValueError as exc:
+            return str(exc)
         if self.isp_recurrence and not self.isp_is_service:
             return _(
                 "It has a recurrence but is not an ISP service. Tick 'Is an ISP "
@@ -292,6 +343,23 @@ class ProductTemplate(models.Model):
         """The package's recurrence as a core rule."""
         self.ensure_one()
         return recurrence.Rule(self.isp_recurrence, self.isp_recurrence_interval)
+
+    def _isp_not_sellable_reason(self):
+        """Why this service cannot be sold or subscribed to now, or None."""
+        self.ensure_one()
+        if self.isp_status == "draft":
+            return _(
+                "%(service)s is a draft service: put it in service (status "
+                "Active) before selling it or subscribing anyone to it.",
+                service=self.name,
+            )
+        if self.isp_status == "retired":
+            return _(
+                "%(service)s is retired: it is no longer sold to new subscribers. "
+                "Its current subscribers keep it.",
+                service=self.name,
+            )
+        return None
 
     def _isp_throttle(self):
         """The reduced speed of a throttled package, as the core takes it."""

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import fields, models
+from odoo import _, fields, models
+from odoo.exceptions import UserError
 
 
 class SaleOrder(models.Model):
@@ -16,9 +17,27 @@ class SaleOrder(models.Model):
         for order in self:
             order.isp_subscription_count = len(order.isp_subscription_ids)
 
+    def action_confirm(self):
+        """Refuse, before anything is written, an order whose ISP lines
+        cannot start: a draft or retired service, a quantity that is not a
+        whole number of bundles, an add-on pack without a running period."""
+        for line in self.order_line.filtered(
+            lambda line: (
+                line.product_id.isp_is_service
+                and (line.product_id.isp_is_recurring or line.product_id.isp_is_addon)
+                and not line.display_type
+            )
+        ):
+            problem = line._isp_order_problem()
+            if problem:
+                raise UserError(problem)
+        return super().action_confirm()
+
     def _action_confirm(self):
-        """Confirming an order starts one subscription per recurring line."""
+        """Confirming an order starts one subscription per recurring line, and
+        adds each add-on pack to the customer's running subscription."""
         res = super()._action_confirm()
+        self._isp_add_packs()
         lines = self.order_line.filtered(
             lambda line: (
                 line.product_id.isp_is_recurring
@@ -36,6 +55,47 @@ class SaleOrder(models.Model):
             subscriptions = self.env["isp.subscription"].sudo().create(vals_list)
             subscriptions.action_activate()
         return res
+
+    def _isp_add_packs(self):
+        for line in self.order_line.filtered(
+            lambda line: (
+                line.product_id.isp_is_addon
+                and not line.display_type
+                and not line.isp_pack_grant_id
+            )
+        ):
+            order = line.order_id
+            sub = (
+                self.env["isp.subscription"]
+                .sudo()
+                .search(
+                    [
+                        (
+                            "commercial_partner_id",
+                            "=",
+                            order.partner_id.commercial_partner_id.id,
+                        ),
+                        ("company_id", "=", order.company_id.id),
+                        ("state", "in", ("active", "waiting_credit")),
+                        ("data_limit_gb", ">", 0),
+                    ],
+                    order="id",
+                    limit=1,
+                )
+            )
+            if not sub:
+                raise UserError(
+                    _(
+                        "%(pack)s adds data to a running subscription, and "
+                        "%(partner)s has none with a data limit.",
+                        pack=line.product_id.display_name,
+                        partner=order.partner_id.display_name,
+                    )
+                )
+            sub._isp_lock(nowait=True)
+            line.isp_pack_grant_id = sub._isp_add_pack(
+                line.product_id, int(line.product_uom_qty), line
+            )
 
     def _action_cancel(self):
         """Cancelling the order stops future grants; past ones stay."""

@@ -220,6 +220,7 @@ class Bench:
                     "type": "service",
                     "isp_is_service": True,
                     "isp_recurrence": "monthly",
+                    "isp_status": "active",
                     "isp_recurring_mode": mode,
                     "isp_invoice_policy": policy,
                     "isp_data_limit_gb": 10.0,

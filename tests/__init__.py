@@ -15,3 +15,4 @@ from . import test_grant_reversal
 from . import test_network
 from . import test_portal
 from . import test_run_preview
+from . import test_commercial_life

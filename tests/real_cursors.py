@@ -87,6 +87,7 @@ class CommittedWorld:
                     "type": "service",
                     "isp_is_service": True,
                     "isp_recurrence": recurrence,
+                    "isp_status": "active",
                     "isp_recurring_mode": "credit",
                     "list_price": price,
                     "taxes_id": [(6, 0, [])],

@@ -317,6 +317,7 @@ class TestAccessMatrix(IspCommon):
                     "type": "service",
                     "isp_is_service": True,
                     "isp_recurrence": "weekly",
+                    "isp_status": "active",
                     "list_price": 5.0,
                     "company_id": company_b.id,
                     "isp_site_id": site_b.id,

@@ -310,3 +310,22 @@ class TestRunNowRace(RealCursorCase):
                 self.world.purge()
                 self.world = CommittedWorld(self.registry)
                 self.addCleanup(self.world.purge)
+
+    # -- a plan change against the cron ---------------------------------------------
+    def test_a_plan_change_while_the_cron_holds_the_subscription_is_refused(self):
+        today, partner, sub = self._one_subscriber(credit=20.0)
+        bigger = self.world.create_package(price=7.0, recurrence="monthly")
+
+        def change(env):
+            wizard = env["isp.plan.change"].create(
+                {"subscription_id": sub, "product_id": bigger, "when": "now"}
+            )
+            return wizard.action_confirm()
+
+        _done, (outcome, error) = self._hold_then(
+            "cron", SUPERUSER_ID, cron(today), "change", self._admin(), change
+        )
+        self.assertEqual(outcome, "error")
+        self.assertIsInstance(error, UserError)
+        self.assertRegex(str(error), "being processed right now")
+        self._assert_granted_once(sub, partner, today, credit_left=15.0)

@@ -17,7 +17,7 @@ from odoo import SUPERUSER_ID
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.isp_data_recurring.models.isp_subscription_billing import (
+from odoo.addons.isp_data_recurring.models.isp_subscription_invoicing import (
     IspSubscription,
 )
 
@@ -76,11 +76,11 @@ class TestCrashResume(RealCursorCase):
         calls = []
         original = IspSubscription._isp_prepare_grant_vals
 
-        def _isp_prepare_grant_vals(sub, plan, move_of):
+        def _isp_prepare_grant_vals(sub, plan, move_of, rollover_of=None):
             calls.append(sub.id)
             if len(calls) == kill_at:
                 raise WorkerKilled
-            return original(sub, plan, move_of)
+            return original(sub, plan, move_of, rollover_of)
 
         with patch.object(
             IspSubscription, "_isp_prepare_grant_vals", _isp_prepare_grant_vals

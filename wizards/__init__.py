@@ -1,2 +1,3 @@
 from . import isp_credit_top_up
 from . import isp_run_preview
+from . import isp_plan_change
