@@ -21,8 +21,16 @@ class IspSubscription(models.Model):
     # 2. Execute: invoices, payment from credit, grants, schedule, chatter
     # ------------------------------------------------------------------
     def _isp_execute(self, plans, today):
-        move_of = self._isp_create_invoices(plans, today)
-        self._isp_pay_from_credit(plans, move_of)
+        """Execute these plans in one transaction: all of it, or nothing.
+
+        Posting comes last, with the payment from credit and the chatter that
+        names the invoices: posting takes the sale journal's next numbers, and
+        Odoo's invoice numbers are gapless per journal, so another batch that
+        posts in the journal waits from then until this transaction commits.
+        Doing everything else first keeps that wait short, which is what lets
+        batches run side by side on several workers.
+        """
+        move_of, to_post = self._isp_create_invoices(plans, today, post=False)
         rollover_of = self._isp_rollover_in(plans)
         grant_vals = []
         for plan in plans:
@@ -32,9 +40,12 @@ class IspSubscription(models.Model):
         grants = self.env["isp.data.grant"].sudo().create(grant_vals)
         self._isp_resolve_skips(plans, grants)
         self._isp_write_results(plans, today)
-        self._isp_log_results(plans, grants)
         grants._isp_queue_notifications()
         self._isp_after_execute(plans, today)
+        if to_post:
+            to_post.action_post()
+        self._isp_pay_from_credit(plans, move_of)
+        self._isp_log_results(plans, grants)
 
     @api.model
     def _isp_resolve_skips(self, plans, grants):
@@ -65,11 +76,12 @@ class IspSubscription(models.Model):
             sub_skips.write({"resolved_by_id": granted_of[sub_id.id].id})
 
     @api.model
-    def _isp_create_invoices(self, plans, today, sale_line=None):
+    def _isp_create_invoices(self, plans, today, sale_line=None, post=True):
         """One ``account.move.create`` for the batch's invoiced grants, then
         one post of those the decisions want posted.
 
-        Returns ``{(subscription id, period start): invoice}``.
+        Returns ``{(subscription id, period start): invoice}``; without
+        ``post``, also the invoices to post, for the caller to post.
         """
         company = self.env.company
         # The grant and the subscription's chatter are the audit trail: the
@@ -96,22 +108,57 @@ class IspSubscription(models.Model):
             for granted in plan.decision.grants:
                 if not granted.invoiced:
                     continue
-                move_vals.append(
-                    sub._isp_prepare_invoice_vals(
-                        plan, granted.period, today, bills_order, journal
-                    )
+                vals = sub._isp_prepare_invoice_vals(
+                    plan, granted.period, today, bills_order, journal
                 )
+                if granted.posted and journal:
+                    # What posting sets, one invoice at a time (a write each),
+                    # set here in the batch's create.
+                    vals["checked"] = journal.autocheck_on_post
+                move_vals.append(vals)
                 bills_order = False
                 keys.append((sub.id, granted.period.start, granted.posted))
         moves = Move.create(move_vals) if move_vals else Move
+        self._isp_follow_invoices(moves)
         move_of, to_post = {}, Move
         for move, (sub_id, start, posted) in zip(moves, keys, strict=True):
             move_of[(sub_id, start)] = move
             if posted:
                 to_post |= move
+        if not post:
+            return move_of, to_post
         if to_post:
             to_post.action_post()
         return move_of
+
+    @api.model
+    def _isp_follow_invoices(self, moves):
+        """Each subscriber follows their invoice, with Odoo's default
+        subtypes, as posting would make them do, one insert for the batch.
+        Posting then has nothing left to subscribe: it takes the journal's
+        next numbers, and holds them until the commit (see ``_isp_execute``),
+        so the less it does, the sooner another batch may post."""
+        if not moves:
+            return
+        default, _internal, external = self.env[
+            "mail.message.subtype"
+        ].default_subtypes("account.move")
+        self.env["mail.followers"].sudo().create(
+            [
+                {
+                    "res_model": "account.move",
+                    "res_id": move.id,
+                    "partner_id": move.partner_id.id,
+                    "subtype_ids": [
+                        Command.set(
+                            (external if move.partner_id.partner_share else default).ids
+                        )
+                    ],
+                }
+                for move in moves
+                if move.partner_id
+            ]
+        )
 
     def _isp_bills_order_line(self):
         """The first grant bills the order line the package was sold on."""

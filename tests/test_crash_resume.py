@@ -1,9 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """Crash and resume: a run that dies half-way loses only its open batch.
 
-The cron commits after each batch. A worker killed in the middle of the 3rd
-batch (after it posted and paid that batch's invoices, before it recorded the
-grants) must leave the first two batches committed and nothing of the 3rd:
+The cron commits after each batch. A worker killed at the end of the 3rd
+batch (after it recorded the grants, posted and paid that batch's invoices,
+before its commit) must leave the first two batches committed and nothing of
+the 3rd:
 no invoice, no deduction from the credit, no grant. The next run does the
 rest, and in the end every subscription has exactly one grant and every
 deduction its grant.
@@ -17,8 +18,9 @@ from odoo import SUPERUSER_ID
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.isp_data_recurring.models.isp_subscription_invoicing import (
-    IspSubscription,
+from odoo.addons.isp_data_recurring.models import (
+    isp_subscription_chatter,
+    isp_subscription_invoicing,
 )
 
 from .real_cursors import DAY, ENGINE_LOGGER, RealCursorCase, cron, run_together
@@ -72,23 +74,21 @@ class TestCrashResume(RealCursorCase):
 
     def test_a_worker_killed_in_the_third_batch_loses_only_that_batch(self):
         partners, subs, initial = self._twenty_subscriptions()
-        kill_at = 2 * BATCH + 3  # the 3rd subscription of the 3rd batch
-        calls = []
-        original = IspSubscription._isp_prepare_grant_vals
+        batches = []
+        IspSubscription = isp_subscription_chatter.IspSubscription  # noqa: N806
+        original = IspSubscription._isp_log_results
 
-        def _isp_prepare_grant_vals(sub, plan, move_of, rollover_of=None):
-            calls.append(sub.id)
-            if len(calls) == kill_at:
+        def _isp_log_results(model, plans, grants):
+            batches.append([plan.subscription.id for plan in plans])
+            if len(batches) == 3:
                 raise WorkerKilled
-            return original(sub, plan, move_of, rollover_of)
+            return original(model, plans, grants)
 
-        with patch.object(
-            IspSubscription, "_isp_prepare_grant_vals", _isp_prepare_grant_vals
-        ):
+        with patch.object(IspSubscription, "_isp_log_results", _isp_log_results):
             outcome, error = self._run_cron()
         self.assertEqual(outcome, "error")
         self.assertIsInstance(error, WorkerKilled)
-        self.assertEqual(calls[-1], subs[kill_at - 1], "died on the 13th subscription")
+        self.assertEqual(batches[-1], subs[2 * BATCH : 3 * BATCH], "died in batch 3")
 
         state = self.world.state()
         committed = subs[: 2 * BATCH]
@@ -117,6 +117,7 @@ class TestCrashResume(RealCursorCase):
     def test_a_batch_that_cannot_be_recorded_is_logged_and_retried_next_run(self):
         partners, subs, initial = self._twenty_subscriptions()
         third_batch = set(subs[2 * BATCH : 3 * BATCH])
+        IspSubscription = isp_subscription_invoicing.IspSubscription  # noqa: N806
         original = IspSubscription._isp_write_results
 
         def _isp_write_results(model, plans, today):
