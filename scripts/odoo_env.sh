@@ -5,7 +5,8 @@
 # Sourcing it creates .venv (python3 -m venv --system-site-packages, so an Odoo
 # 18 installed by hand stays importable), detects Odoo 18 (never installs it),
 # makes sure PostgreSQL answers (scripts/ensure_pg.sh), links
-# .build/addons/isp_data_recurring to this repository and writes
+# .build/addons/isp_data_recurring to this repository, installs the Odoo
+# addons of requirements-odoo-addons.txt (queue_job) into .build/pypi-addons and writes
 # .build/odoo.conf. `make test` and `make lint` also install the pinned tools
 # of requirements-test.txt and requirements-lint.txt, and prettier (npm ci).
 #
@@ -62,6 +63,21 @@ isp_dev_tools() { # test and lint tools: PyPI pins, and prettier from npm
     fi
 }
 
+# Odoo addons from PyPI (requirements-odoo-addons.txt), into a folder of their
+# own that goes on the addons path: without their dependencies, since their
+# wheels ask for an `odoo` that no registry serves.
+ISP_PYPI_ADDONS="$ISP_BUILD/pypi-addons"
+isp_pypi_addons() {
+    local req="$ISP_ROOT/requirements-odoo-addons.txt" want stamp="$ISP_BUILD/pypi-addons/.isp-stamp"
+    want="$(sha256sum <"$req" | cut -c1-16)"
+    [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+    _isp_say "pip install --no-deps -r ${req##*/} into ${ISP_PYPI_ADDONS#"$ISP_ROOT"/}"
+    rm -rf "$ISP_PYPI_ADDONS"
+    "$ISP_PY" -m pip install --disable-pip-version-check -q --no-deps \
+        --target "$ISP_PYPI_ADDONS" -r "$req" || return 1
+    echo "$want" >"$stamp"
+}
+
 # Sets ISP_ODOO=1 when $ISP_PY imports Odoo 18, with ISP_ODOO_ADDONS (its
 # addons folders); else ISP_ODOO_WHY says why not.
 isp_detect_odoo() {
@@ -85,6 +101,7 @@ isp_setup() {
     isp_venv || return 1
     isp_detect_odoo
     [ "$ISP_ODOO" = 1 ] || return 0
+    isp_pypi_addons || return 1
     # shellcheck source=scripts/ensure_pg.sh
     . "$ISP_ROOT/scripts/ensure_pg.sh" && isp_ensure_pg || return 1
     # Odoo imports the addon by its folder's name, whatever the clone's is.
@@ -93,13 +110,18 @@ isp_setup() {
     cat >"$ISP_CONF" <<EOF
 ; Written by scripts/odoo_env.sh: local edits are overwritten.
 [options]
-addons_path = $ISP_BUILD/addons,$ISP_ODOO_ADDONS
+addons_path = $ISP_BUILD/addons,$ISP_PYPI_ADDONS/odoo/addons,$ISP_ODOO_ADDONS
 data_dir = $ISP_BUILD/data
 db_host = $PGHOST
 db_port = $PGPORT
 db_user = $PGUSER
 admin_passwd = admin
 http_interface = 127.0.0.1
+
+; The job runner of queue_job (the fanned-out runs): how many jobs at once.
+; It starts with servers that load queue_job server-wide (make run does).
+[queue_job]
+channels = root:2
 EOF
     _isp_say "Odoo $ISP_ODOO_VERSION, PostgreSQL $PGUSER@$PGHOST:$PGPORT, $ISP_CONF"
 }
@@ -164,7 +186,9 @@ isp_test() {
         _isp_say "Odoo suite on a fresh database $db"
         if isp_install_fresh "$db"; then
             # Through the link, so that tests import as odoo.addons.isp_data_recurring.
-            _isp_pytest odoo "$ISP_REPORTS/junit-odoo.xml" --odoo-config="$ISP_CONF" \
+            # No job runner in the test process (its HTTP server would start
+            # one): the fan-out tests start real servers that run the jobs.
+            ODOO_QUEUE_JOB_CHANNELS=root:0 _isp_pytest odoo "$ISP_REPORTS/junit-odoo.xml" --odoo-config="$ISP_CONF" \
                 --odoo-database="$db" --odoo-http "$ISP_BUILD/addons/$ISP_ADDON/tests" ||
                 failed+=("Odoo suite")
             junits+=("$ISP_REPORTS/junit-odoo.xml")
@@ -253,7 +277,9 @@ EOF
             "(apt-get install freeradius freeradius-postgresql freeradius-utils)"
     fi
     _isp_say "Odoo on http://127.0.0.1:8069 (database $db, login admin, password admin)"
-    isp_odoo -d "$db" --http-interface=127.0.0.1 --http-port=8069
+    # queue_job server-wide: its job runner runs the jobs of the fanned-out
+    # runs (Settings > ISP > Spread runs over workers).
+    isp_odoo -d "$db" --http-interface=127.0.0.1 --http-port=8069 --load=base,web,queue_job
 }
 
 if [ "${ISP_ENV_DEFINE_ONLY:-0}" != 1 ]; then
