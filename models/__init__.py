@@ -1,4 +1,5 @@
 from . import isp_terms
+from . import isp_fan_out
 from . import isp_radius_server
 from . import isp_service_category
 from . import isp_site

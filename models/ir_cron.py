@@ -25,6 +25,13 @@ class IrCron(models.Model):
             .search([("cron_id", "=", self.id)], order="id desc", limit=1)
         )
         Subscription = self.env["isp.subscription"]
+        if self.env["isp.fan.out"]._isp_enabled():
+            message = _(
+                "%(count)s due subscription(s) handed to the workers (queue_job): "
+                "the subscriptions list counts their jobs until they are done.",
+                count=progress.done,
+            )
+            return Subscription._isp_notification(self.name, message) if res else res
         new = grants.search([("id", ">", last)])
         failed = Subscription.sudo().search(
             [("last_error", "!=", False), ("processed_at", ">=", progress.create_date)]

@@ -3,7 +3,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date
 
-from ..core import engine, network, units
+from ..core import engine, fanout, network, units
 
 # The only bookkeeping an immutable grant accepts: its e-mail sent, and the
 # grant that resolved a skip (the subscription resumed).
@@ -306,21 +306,70 @@ class IspDataGrant(models.Model):
         second run never e-mails a subscriber twice, and reports the
         progress: ``ir.cron`` commits and calls again while some remain.
         """
-        self.flush_model(["notify_pending"])
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT id FROM isp_data_grant WHERE notify_pending "
-                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                batch_size,
+        if self.env["isp.fan.out"]._isp_enabled():
+            return self._isp_fan_out_notifications(
+                self.env["isp.subscription"]._isp_batch_size()
             )
-        )
-        grants = self.sudo().browse([row[0] for row in rows])
+        grants = self._isp_lock_pending_notifications(SQL("TRUE"), batch_size)
         remaining = 0
         if grants:
             grants._isp_send_notifications()
             remaining = self.search_count([("notify_pending", "=", True)])
         self.env["ir.cron"]._notify_progress(done=len(grants), remaining=remaining)
         return len(grants)
+
+    @api.model
+    def _isp_lock_pending_notifications(self, where, limit=None):
+        """Lock grants whose e-mail is pending, skipping those another run
+        holds: a subscriber is never e-mailed twice."""
+        self.flush_model(["notify_pending"])
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM isp_data_grant WHERE notify_pending AND %s "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                where,
+                limit,
+            )
+        )
+        return self.sudo().browse([row[0] for row in rows])
+
+    @api.model
+    def _isp_fan_out_notifications(self, batch_size):
+        """The e-mails with the fan-out on: one job per batch of pending
+        grants of each company. Returns how many grants were handed over."""
+        self.flush_model(["notify_pending", "company_id"])
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT company_id, array_agg(id ORDER BY id) FROM isp_data_grant "
+                "WHERE notify_pending GROUP BY company_id ORDER BY company_id"
+            )
+        )
+        fan_out = self.env["isp.fan.out"]
+        handed = 0
+        for company_id, ids in rows:
+            company = self.env["res.company"].browse(company_id)
+            batches = fan_out._isp_enqueue(
+                self.sudo().with_company(company),
+                fanout.NOTIFY,
+                company_id,
+                fields.Date.context_today(self),
+                ids,
+                batch_size,
+                "_isp_job_notify",
+            )
+            handed += sum(batch.count for batch in batches)
+        self.env["ir.cron"]._notify_progress(done=handed, remaining=0)
+        return handed
+
+    @api.model
+    def _isp_job_notify(self, first, last):
+        """A queue_job job of the fan-out: e-mail the grants ``first`` to
+        ``last`` whose e-mail is still pending."""
+        grants = self._isp_lock_pending_notifications(
+            SQL("id BETWEEN %s AND %s", first, last)
+        )
+        grants._isp_send_notifications()
+        return _("%(count)s grant notification(s) queued.", count=len(grants))
 
     def write(self, vals):
         allowed = BOOKKEEPING_FIELDS

@@ -21,9 +21,10 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import _, api, fields, models
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tools import SQL
 
-from ..core import network
+from ..core import fanout, network
 from ..radius.coa import send_packet
 
 _logger = logging.getLogger(__name__)
@@ -106,33 +107,142 @@ class IspNetworkEvent(models.Model):
     def _cron_deliver(self, batch_size=1000):
         """Entry point of the scheduled action "ISP: deliver to the network".
 
-        One batch of due events per call, locked with SKIP LOCKED; ir.cron
-        calls again while some remain."""
-        self.flush_model()
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT id FROM isp_network_event WHERE state = 'pending' "
-                "AND (next_attempt IS NULL OR next_attempt <= %s) "
-                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                fields.Datetime.now(),
-                batch_size,
+        One batch of due events per call (``_isp_take``); ir.cron calls again
+        while some remain. With the fan-out on, it enqueues one job per batch
+        instead (``isp.fan.out``)."""
+        if self.env["isp.fan.out"]._isp_enabled():
+            return self._isp_fan_out_deliver(
+                self.env["isp.subscription"]._isp_batch_size()
             )
-        )
-        events = self.sudo().browse([row[0] for row in rows])
+        try:
+            events = self._isp_take(self._isp_due_sql(), batch_size)
+        except psycopg2.Error as exc:
+            if exc.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                raise
+            _logger.info("ISP network delivery: concurrent update, left for later")
+            events = self.browse()
         for server, server_events in events.grouped("server_id").items():
             server_events._isp_deliver(server)
         remaining = 0
         if events:
-            remaining = self.search_count(
-                [
-                    ("state", "=", "pending"),
-                    "|",
-                    ("next_attempt", "=", False),
-                    ("next_attempt", "<=", fields.Datetime.now()),
-                ]
-            )
+            remaining = self.env.execute_query(
+                SQL(
+                    "SELECT count(*) FROM isp_network_event WHERE %s",
+                    self._isp_due_sql(),
+                )
+            )[0][0]
         self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
         return len(events)
+
+    @api.model
+    def _isp_due_sql(self):
+        """Pending events whose (next) attempt is due."""
+        return SQL(
+            "state = 'pending' AND (next_attempt IS NULL OR next_attempt <= %s)",
+            fields.Datetime.now(),
+        )
+
+    @api.model
+    def _isp_take(self, where, limit=None):
+        """Lock up to ``limit`` events matching ``where``, in id order, and
+        return those this transaction may deliver.
+
+        Events of a user are delivered in order by one transaction at a time:
+        the transaction locks every pending event of the users at hand
+        (skipping what another holds), and keeps only the users all of whose
+        pending events it holds (``core.fanout.deliverable``). The others are
+        being delivered elsewhere, or are left to the next call. A row changed
+        by a transaction that committed after this one began raises a
+        serialization failure, for the caller to retry.
+        """
+        self.flush_model()
+        candidates = self.env.execute_query(
+            SQL(
+                "SELECT server_id, username FROM isp_network_event WHERE %s "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                where,
+                limit,
+            )
+        )
+        if not candidates:
+            return self.browse()
+        users = SQL(
+            "state = 'pending' AND (server_id, username) IN %s",
+            tuple(set(candidates)),
+        )
+        with self.env.cr.savepoint():
+            locked = self.env.execute_query(
+                SQL(
+                    "SELECT id FROM isp_network_event WHERE %s "
+                    "ORDER BY id FOR UPDATE SKIP LOCKED",
+                    users,
+                )
+            )
+        pending = self.env.execute_query(
+            SQL(
+                "SELECT id, server_id || ':' || username FROM isp_network_event "
+                "WHERE %s",
+                users,
+            )
+        )
+        ours = fanout.deliverable(pending, {row[0] for row in locked})
+        return self.sudo().browse(
+            sorted(event_id for event_id, user in pending if user in ours)
+        )
+
+    @api.model
+    def _isp_fan_out_deliver(self, batch_size):
+        """The delivery with the fan-out on: one job per batch of due events
+        of each RADIUS server. Returns how many events were handed over."""
+        self.flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT server_id, array_agg(id ORDER BY id) FROM isp_network_event "
+                "WHERE %s GROUP BY server_id ORDER BY server_id",
+                self._isp_due_sql(),
+            )
+        )
+        fan_out = self.env["isp.fan.out"]
+        today = fields.Date.context_today(self)
+        handed = 0
+        for server_id, ids in rows:
+            server = self.env["isp.radius.server"].sudo().browse(server_id)
+            batches = fan_out._isp_enqueue(
+                self.sudo().with_company(server.company_id),
+                fanout.DELIVER,
+                server_id,
+                today,
+                ids,
+                batch_size,
+                "_isp_job_deliver",
+                server,
+            )
+            handed += sum(batch.count for batch in batches)
+        self.env["ir.cron"]._notify_progress(done=handed, remaining=0)
+        return handed
+
+    @api.model
+    def _isp_job_deliver(self, first, last, server):
+        """A queue_job job of the fan-out: deliver what is still due among
+        the events ``first`` to ``last`` of ``server``. A serialization
+        failure propagates: queue_job retries the job."""
+        events = self._isp_take(
+            SQL(
+                "%s AND server_id = %s AND id BETWEEN %s AND %s",
+                self._isp_due_sql(),
+                server.id,
+                first,
+                last,
+            )
+        )
+        if events:
+            events._isp_deliver(server)
+        done = events.filtered(lambda e: e.state != "pending")
+        return _(
+            "%(done)s of %(count)s event(s) delivered or superseded.",
+            done=len(done),
+            count=len(events),
+        )
 
     def _isp_deliver(self, server):
         """Deliver these events of one server: rows, then packets."""

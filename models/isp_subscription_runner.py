@@ -10,7 +10,7 @@ on its record and the others proceed.
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 
 import psycopg2
 from markupsafe import Markup
@@ -20,7 +20,7 @@ from odoo.exceptions import UserError
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tools import SQL
 
-from ..core import engine
+from ..core import engine, fanout
 
 _logger = logging.getLogger(__name__)
 
@@ -58,26 +58,31 @@ class IspSubscription(models.Model):
         )
 
     @api.model
-    def _isp_lock_due(self, company, today, since, limit):
+    def _isp_lock_due(self, company, today, since, limit, id_range=None):
         """Lock the next batch of due subscriptions, skipping locked ones.
 
-        A row that another transaction changed since this one began cannot be
-        locked (serialization failure): the batch is then empty and the
-        subscriptions are left to the next call.
+        ``id_range`` (first, last) keeps to the subscriptions of one job's
+        batch. A row that another transaction changed since this one began
+        cannot be locked (serialization failure): the batch is then empty and
+        the subscriptions are left to the next call; in a job, the error
+        propagates, and queue_job retries the job.
         """
         self.flush_model()
+        due = self._isp_due_sql(company, today, since)
+        if id_range:
+            due = SQL("%s AND id BETWEEN %s AND %s", due, *id_range)
         try:
             with self.env.cr.savepoint():
                 rows = self.env.execute_query(
                     SQL(
                         "SELECT id %s ORDER BY id LIMIT %s "
                         "FOR NO KEY UPDATE SKIP LOCKED",
-                        self._isp_due_sql(company, today, since),
+                        due,
                         limit,
                     )
                 )
         except psycopg2.Error as exc:
-            if exc.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
+            if exc.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY or id_range:
                 raise
             _logger.info("ISP grants: concurrent update, batch left for later")
             return self.browse()
@@ -152,6 +157,8 @@ class IspSubscription(models.Model):
         commit, while subscriptions remain due. Returns how many were
         processed.
         """
+        if self.env["isp.fan.out"]._isp_enabled():
+            return self._isp_fan_out_due(date_ref)
         # The first run ever has no lastcall: it takes what was never processed.
         since = self.env.context.get("lastcall") or datetime.min
         days = {}
@@ -168,6 +175,62 @@ class IspSubscription(models.Model):
         remaining = self._isp_count_due(days, since) if done else 0
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done
+
+    @api.model
+    def _isp_fan_out_due(self, date_ref=None):
+        """The scheduled action with the fan-out on: one job per batch of due
+        subscriptions of each company (``isp.fan.out``). Returns how many
+        subscriptions were handed to the jobs."""
+        # This run's jobs take a waiting or failed subscription once: not
+        # again when one of them (or a twin job) processed it after now.
+        since = datetime.now(timezone.utc).replace(tzinfo=None)
+        fan_out = self.env["isp.fan.out"]
+        size = self._isp_batch_size()
+        handed = 0
+        for company in self._isp_companies_with_running_subscriptions():
+            today = self._isp_today(company, date_ref)
+            ids = [
+                row[0]
+                for row in self.env.execute_query(
+                    SQL(
+                        "SELECT id %s ORDER BY id",
+                        self._isp_due_sql(company, today, since),
+                    )
+                )
+            ]
+            batches = fan_out._isp_enqueue(
+                self.sudo().with_company(company),
+                fanout.GRANT,
+                company.id,
+                today,
+                ids,
+                size,
+                "_isp_job_grant",
+                company,
+                today,
+                since,
+            )
+            handed += sum(batch.count for batch in batches)
+        self.env["ir.cron"]._notify_progress(done=handed, remaining=0)
+        return handed
+
+    @api.model
+    def _isp_job_grant(self, first, last, company, today, since):
+        """A queue_job job of the fan-out: the pipeline of the scheduled
+        action, for what is still due among the subscriptions ``first`` to
+        ``last`` of ``company``. Returns what it did, for the job's record."""
+        model = self.sudo().with_company(company)
+        subs = model._isp_lock_due(company, today, since, None, (first, last))
+        if not subs:
+            return _("Nothing left to do: processed by another run or job.")
+        grants = self.env["isp.data.grant"].sudo()
+        last_grant = grants.search([], order="id desc", limit=1).id or 0
+        subs._isp_process_locked(today)
+        failed = subs.filtered("last_error")
+        new = grants.search(
+            [("id", ">", last_grant), ("subscription_id", "in", subs.ids)]
+        )
+        return self._isp_run_summary(new, failed)
 
     @api.model
     def _isp_retry_waiting(self, partners):

@@ -26,7 +26,17 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="isp_data_recurring.batch_size",
         default=DEFAULT_BATCH_SIZE,
         help="How many subscriptions the scheduled action processes, invoices "
-        "and commits together.",
+        "and commits together; with the runs spread over workers, the size of "
+        "each job's batch (subscriptions, network events or e-mails).",
+    )
+
+    isp_fan_out = fields.Boolean(
+        string="Spread Runs over Workers",
+        config_parameter="isp_data_recurring.fan_out",
+        help="The scheduled actions that grant data, deliver to the network and "
+        "send the grants' e-mails enqueue one job per batch, which queue_job's "
+        "runner hands to every Odoo worker. Needs the job runner: queue_job in "
+        "the server's server_wide_modules (see the README).",
     )
 
     @api.constrains("isp_batch_size")

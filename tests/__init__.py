@@ -16,3 +16,5 @@ from . import test_network
 from . import test_portal
 from . import test_run_preview
 from . import test_commercial_life
+from . import test_fan_out
+from . import test_fan_out_jobs

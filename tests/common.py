@@ -6,6 +6,7 @@ from odoo.tests import new_test_user
 from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.queue_job.job import Job
 
 GRANT_CRON = "isp_data_recurring.ir_cron_isp_grant_recurring_data"
 REMIND_CRON = "isp_data_recurring.ir_cron_isp_remind_waiting"
@@ -40,6 +41,18 @@ def run_job(env, xmlid, method, commit=False, **kwargs):
         if not progress.done or not progress.remaining:
             return done
     raise AssertionError(f"{method} still reports work after {MAX_CALLS} calls")
+
+
+def perform_jobs(env, jobs):
+    """Run these enqueued queue_job jobs here, as a worker would (tests of
+    what a job does; the fan-out tests have a real server run them)."""
+    for record in jobs:
+        job = Job.load(env, record.uuid)
+        job.set_started()
+        job.perform()
+        job.set_done()
+        job.store()
+    env.flush_all()
 
 
 class IspCommon(AccountTestInvoicingCommon):

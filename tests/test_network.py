@@ -4,13 +4,16 @@
 import psycopg2
 from pyrad import packet
 
+from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.isp_data_recurring.models.isp_fan_out import FAN_OUT_PARAM
 from odoo.addons.isp_data_recurring.radius.pgdb import build_dsn
 
-from .radius_common import GB, RadiusCase
+from .common import perform_jobs, run_job
+from .radius_common import DELIVER_CRON, GB, RadiusCase
 
 EVENT_LOGGER = "odoo.addons.isp_data_recurring.models.isp_network_event"
 
@@ -54,6 +57,50 @@ class TestProvisioning(RadiusCase):
         )
         self.assertEqual(again, rows)
         self.assertEqual(len(rows), 2, "password and expiration, once each")
+
+    def test_with_the_fan_out_the_delivery_is_one_job_per_batch(self):
+        subs = [self.subscriber(f"Net Fan {i}", credit=20.0)[1] for i in range(3)]
+        # One subscriber's password changed since: two events, the newest wins.
+        old_password = subs[0].network_password
+        subs[0].network_password = "n3w-secret"
+        events = self.env["isp.network.event"].search(
+            [("subscription_id", "in", [s.id for s in subs])]
+        )
+        self.assertGreaterEqual(len(events), 4)
+        self.env["ir.config_parameter"].sudo().set_param(FAN_OUT_PARAM, "1")
+        self.env["ir.config_parameter"].sudo().set_param(
+            "isp_data_recurring.batch_size", "3"
+        )
+        handed = run_job(self.env, DELIVER_CRON, "_cron_deliver")
+        self.assertEqual(handed, len(events))
+        # Nothing delivered by the scheduled action itself: jobs wait.
+        self.assertEqual(set(events.mapped("state")), {"pending"})
+        jobs = self.env["queue.job"].search(
+            [("identity_key", "=like", "isp-deliver:%")], order="id"
+        )
+        ids = events.sorted("id").ids
+        chunks = [ids[i : i + 3] for i in range(0, len(ids), 3)]
+        self.assertEqual(
+            [job.args[:2] for job in jobs], [[c[0], c[-1]] for c in chunks]
+        )
+        self.assertEqual({job.args[2] for job in jobs}, {self.server})
+        today = fields.Date.context_today(self.env.user).isoformat()
+        self.assertEqual(
+            jobs.mapped("identity_key"),
+            [f"isp-deliver:{self.server.id}:{today}:{c[0]}-{c[-1]}" for c in chunks],
+        )
+        self.assertEqual(set(jobs.mapped("channel")), {"root.isp.network"})
+        self.assertEqual(set(jobs.mapped("state")), {"pending"})
+        # A second run while they wait enqueues nothing more.
+        self.assertEqual(run_job(self.env, DELIVER_CRON, "_cron_deliver"), 0)
+        perform_jobs(self.env, jobs)
+        self.assertEqual(set(events.mapped("state")), {"done", "superseded"})
+        old = events.filtered(lambda e: e.subscription_id == subs[0]).sorted("id")[0]
+        self.assertEqual(old.state, "superseded")
+        for sub in subs:
+            accepted, reply = self.radtest(sub.network_username, sub.network_password)
+            self.assertTrue(accepted, reply)
+        self.assertFalse(self.radtest(subs[0].network_username, old_password)[0])
 
     def test_a_package_without_data_limit_gets_time_only(self):
         unlimited = self._create_package("Net time", price=5.0, recurrence="weekly")
