@@ -20,6 +20,9 @@ without demo data, then times, for the same N:
 5. and 6. The network (scripts/bench_network.py): delivering the accounts of
    --network-n subscribers to the RADIUS database, and importing ten radacct
    rows for each into usage.
+7., 8. and 9. The fan-out (scripts/bench_queue.py): --queue-n credit-based
+   subscriptions granted and delivered to RADIUS, inline (7), then by
+   queue_job's jobs on a real Odoo server with 1 worker (8) and 2 workers (9).
 
 The data (subscribers, payments, subscriptions) is created before each timer
 starts, in batched creates, and committed. The SQL queries of every cursor
@@ -78,11 +81,18 @@ def parse_args():
         help="subscribers of the network scenarios (5) and (6), which import "
         "ten radacct rows each (default 10000)",
     )
+    parser.add_argument(
+        "--queue-n",
+        type=int,
+        default=2000,
+        help="subscriptions of the fan-out scenarios (7), (8) and (9) "
+        "(default 2000: ten jobs of the default batch of 200)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument(
         "--only",
         default="",
-        help="scenarios to run, e.g. 2 or 256 (default: all six)",
+        help="scenarios to run, e.g. 2 or 289 (default: all nine)",
     )
     args = parser.parse_args()
     if args.n < 1:
@@ -104,11 +114,42 @@ def machine():
     return f"{os.cpu_count()} CPU(s), {model}, {platform.platform()}"
 
 
+def _spin(seconds, out):
+    start, loops = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        sum(i * i for i in range(1000))
+        loops += 1
+    out.put(loops)
+
+
+def cpu_parallelism(seconds=2.0):
+    """How much two processes get done next to each other, over one alone:
+    2.0 on two idle cores; less when the machine's cores are shared."""
+    import multiprocessing
+
+    def run(count):
+        out = multiprocessing.Queue()
+        procs = [
+            multiprocessing.Process(target=_spin, args=(seconds, out))
+            for _ in range(count)
+        ]
+        for proc in procs:
+            proc.start()
+        total = sum(out.get() for _ in procs)
+        for proc in procs:
+            proc.join()
+        return total
+
+    alone = run(1)
+    return run(2) / alone
+
+
 class Bench:
-    def __init__(self, registry, n, email, network_n=10000):
+    def __init__(self, registry, n, email, network_n=10000, queue_n=2000):
         self.registry = registry
         self.n = n
         self.network_n = network_n
+        self.queue_n = queue_n
         self.email = email
         self.rows = []
 
@@ -360,6 +401,10 @@ class Bench:
             from bench_network import NetworkScenarios
 
             NetworkScenarios(self, self.network_n).run(only or "56")
+        if not only or set(only) & {"7", "8", "9"}:
+            from bench_queue import QueueScenarios
+
+            QueueScenarios(self, self.queue_n, PRICE).run(only or "789")
 
     def table(self):
         header = ("scenario", "N", "wall s", "rows/s", "SQL/row")
@@ -399,6 +444,10 @@ class Bench:
             out.append(
                 f"RADIUS delivery rows/s over granting rows/s (5)/(2): {ratio:.2f}"
             )
+        if "(8)" in by_label and "(9)" in by_label:
+            one, two = by_label["(8)"], by_label["(9)"]
+            ratio = (two[1] / two[2]) / (one[1] / one[2])
+            out.append(f"queue_job 2 workers over 1 worker (9)/(8): {ratio:.2f}")
         return "\n".join(out)
 
 
@@ -448,11 +497,19 @@ def main():
             flush=True,
         )
         bench = Bench(
-            registry, args.n, email=not args.no_email, network_n=args.network_n
+            registry,
+            args.n,
+            email=not args.no_email,
+            network_n=args.network_n,
+            queue_n=args.queue_n,
         )
         bench.run(args.only)
         print()
         print(f"machine: {machine()}")
+        print(
+            f"CPU parallelism: two busy processes do {cpu_parallelism():.2f}x the "
+            "work of one (measured now; 2.00 on two idle cores)"
+        )
         print(
             f"N={args.n}, batch size {batch}, "
             f"e-mail notifications {'off' if args.no_email else 'queued'}"
