@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from ..core import clock, engine, network, units
 
@@ -118,17 +119,43 @@ class IspSubscription(models.Model):
 
     @api.constrains("network_username", "radius_server_id", "state")
     def _check_network_username(self):
-        for sub in self.filtered("network_username"):
-            sub._isp_check_username(sub.network_username)
+        # The grant run writes the state of a whole batch: one query for it.
+        named = self.filtered("network_username")
+        for sub in named:
+            sub._isp_check_username(sub.network_username, clashes=False)
+        running = named.filtered(lambda s: s.state != engine.CLOSED)
+        if not running:
+            return
+        self.flush_model(
+            ["network_username", "radius_server_id", "state", "company_id"]
+        )
+        clash = self.env.execute_query(
+            SQL(
+                """SELECT s.id FROM isp_subscription s
+                     JOIN isp_subscription o
+                       ON o.network_username = s.network_username
+                      AND o.radius_server_id IS NOT DISTINCT FROM s.radius_server_id
+                      AND o.company_id = s.company_id
+                      AND o.id != s.id
+                      AND o.state != %s
+                    WHERE s.id IN %s
+                    LIMIT 1""",
+                engine.CLOSED,
+                tuple(running.ids),
+            )
+        )
+        if clash:
+            sub = self.browse(clash[0][0])
+            raise sub._isp_username_taken(sub.network_username)
 
-    def _isp_check_username(self, username):
+    def _isp_check_username(self, username, clashes=True):
         """Refuse a username routers cannot take, or one another running
         subscription holds on the same RADIUS server, with what to do."""
         self.ensure_one()
         problem = network.username_problem(username)
         if problem:
             raise ValidationError(problem)
-        if self.state == engine.CLOSED:
+        if not clashes or self.state == engine.CLOSED:
             return
         clash = self.search_count(
             [
@@ -139,14 +166,17 @@ class IspSubscription(models.Model):
             ]
         )
         if clash:
-            raise ValidationError(
-                _(
-                    "The network username %(name)s is already used by another "
-                    "running subscription on %(server)s: choose another one.",
-                    name=username,
-                    server=self.radius_server_id.name or _("this company"),
-                )
+            raise self._isp_username_taken(username)
+
+    def _isp_username_taken(self, username):
+        return ValidationError(
+            _(
+                "The network username %(name)s is already used by another "
+                "running subscription on %(server)s: choose another one.",
+                name=username,
+                server=self.radius_server_id.name or _("this company"),
             )
+        )
 
     def write(self, vals):
         renamed = self.env["isp.subscription"]

@@ -574,3 +574,25 @@ class TestBadInput(IspCommon):
         self.assertFalse(sub.last_error)
         self.assertEqual(sub.grant_ids.state, "granted")
         self.assertAlmostEqual(self.prepaid_credit(partner), 45.0)
+
+    def test_reopening_onto_a_running_subscribers_username_is_refused(self):
+        """Without a RADIUS server no unique index guards the username: the
+        check does, in one query for every subscription the write touches."""
+        self.assertFalse(self.env["isp.radius.server"].search([]))
+        partner = self._create_partner("Same Name")
+        closed = self._subscribe(partner, self.weekly_5gb, network_username="same-name")
+        closed.write({"state": "closed"})
+        running = self._subscribe(
+            partner, self.weekly_5gb, network_username="same-name"
+        )
+        others = self._subscribe(partner, self.weekly_5gb, network_username="own-name")
+        for reopened in (closed, closed | others):
+            with (
+                self.subTest(len(reopened)),
+                self.assertRaisesRegex(ValidationError, "same-name is already used"),
+                self.env.cr.savepoint(),
+            ):
+                reopened.write({"state": "active"})
+        self.assertEqual(closed.state, "closed")
+        self.assertEqual(running.state, "active")
+        (others | running).write({"state": "active"})
