@@ -129,6 +129,11 @@ class QueueScenarios:
         assert set(subs.mapped("radius_server_id")) == {self.server}
         env.cr.commit()
         env.invalidate_all()
+        autovacuum = self.bench.settle()
+        print(
+            f"  VACUUM ANALYZE done (this server's autovacuum: {autovacuum})",
+            flush=True,
+        )
         return subs
 
     def check(self, env, subs, label):
