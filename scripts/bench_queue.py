@@ -156,18 +156,26 @@ class QueueScenarios:
         label = "(7) grant+delivery, inline (cron)"
         print(f"{label}: setup", flush=True)
         subs = self.setup(env, "Inline")
+        self.timed(env, label, lambda: self.grant_and_deliver(env))
+        self.check(env, subs, label)
 
-        def work():
-            granted = self.bench.run_cron(env, GRANT_CRON)
-            delivered = self.bench.run_cron(env, DELIVER_CRON)
-            assert granted == self.n, granted
-            assert delivered >= self.n, delivered
-            return granted
+    def grant_and_deliver(self, env, wait=None):
+        """Both scheduled actions; ``wait(kind)`` after each, until the
+        jobs they enqueued are done."""
+        granted = self.bench.run_cron(env, GRANT_CRON)
+        if wait:
+            wait("grant")
+        delivered = self.bench.run_cron(env, DELIVER_CRON)
+        if wait:
+            wait("deliver")
+        assert granted == self.n, granted
+        assert delivered >= self.n, delivered
+        return granted
 
+    def timed(self, env, label, work):
         busy = cpu_times()
         self.bench.timed(label, env.cr, work)
         self.print_cpu(busy)
-        self.check(env, subs, label)
 
     # -- (8), (9) ---------------------------------------------------------------------
     def fanned_out(self, env, key, workers):
@@ -185,18 +193,10 @@ class QueueScenarios:
             print(f"  Odoo --workers={workers} ready (log: {server.log})", flush=True)
             start_jobs = self.job_ids(env)
 
-            def work():
-                granted = self.bench.run_cron(env, GRANT_CRON)
-                self.wait_jobs(env, server, "grant", start_jobs)
-                delivered = self.bench.run_cron(env, DELIVER_CRON)
-                self.wait_jobs(env, server, "deliver", start_jobs)
-                assert granted == self.n, granted
-                assert delivered >= self.n, delivered
-                return granted
+            def wait(kind):
+                self.wait_jobs(env, server, kind, start_jobs)
 
-            busy = cpu_times()
-            self.bench.timed(label, env.cr, work)
-            self.print_cpu(busy)
+            self.timed(env, label, lambda: self.grant_and_deliver(env, wait))
             # The jobs' queries, from the server's access log.
             server.stop()
             queries = sum(int(m[1]) for m in RUNJOB.finditer(server.log.read_text()))
