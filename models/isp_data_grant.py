@@ -337,29 +337,18 @@ class IspDataGrant(models.Model):
     def _isp_fan_out_notifications(self, batch_size):
         """The e-mails with the fan-out on: one job per batch of pending
         grants of each company. Returns how many grants were handed over."""
-        self.flush_model(["notify_pending", "company_id"])
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT company_id, array_agg(id ORDER BY id) FROM isp_data_grant "
-                "WHERE notify_pending GROUP BY company_id ORDER BY company_id"
-            )
-        )
         fan_out = self.env["isp.fan.out"]
-        handed = 0
-        for company_id, ids in rows:
-            company = self.env["res.company"].browse(company_id)
-            batches = fan_out._isp_enqueue(
-                self.sudo().with_company(company),
-                fanout.NOTIFY,
-                company_id,
-                fields.Date.context_today(self),
-                ids,
-                batch_size,
-                "_isp_job_notify",
-            )
-            handed += sum(batch.count for batch in batches)
-        self.env["ir.cron"]._notify_progress(done=handed, remaining=0)
-        return handed
+        today = fields.Date.context_today(self)
+        rows = fan_out._isp_ids_by_scope(self, "company_id", SQL("notify_pending"))
+        return fan_out._isp_fan_out(
+            fanout.NOTIFY,
+            batch_size,
+            "_isp_job_notify",
+            [
+                (company_id, self.sudo().with_company(company_id), today, ids, ())
+                for company_id, ids in rows
+            ],
+        )
 
     @api.model
     def _isp_job_notify(self, first, last):

@@ -59,6 +59,36 @@ class IspFanOut(models.AbstractModel):
         )
 
     @api.model
+    def _isp_ids_by_scope(self, model, scope_field, where):
+        """``[(scope id, [due ids in id order])]`` of ``model``'s rows that
+        match ``where``, grouped by ``scope_field`` (one query)."""
+        model.flush_model()
+        return self.env.execute_query(
+            SQL(
+                "SELECT %s, array_agg(id ORDER BY id) FROM %s WHERE %s "
+                "GROUP BY 1 ORDER BY 1",
+                SQL.identifier(scope_field),
+                SQL.identifier(model._table),
+                where,
+            )
+        )
+
+    @api.model
+    def _isp_fan_out(self, kind, size, method, groups):
+        """Enqueue the jobs of one run. ``groups`` gives, per scope (company
+        or RADIUS server), ``(scope id, target, day, due ids, job args)``.
+        Reports the progress to ``ir.cron``; returns how many due ids were
+        handed to jobs."""
+        handed = 0
+        for scope, target, day, ids, args in groups:
+            batches = self._isp_enqueue(
+                target, kind, scope, day, ids, size, method, *args
+            )
+            handed += sum(batch.count for batch in batches)
+        self.env["ir.cron"]._notify_progress(done=handed, remaining=0)
+        return handed
+
+    @api.model
     def _isp_enqueue(self, target, kind, scope, day, ids, size, method, *args):
         """Enqueue one job per batch of ``ids``: ``target.method(first, last,
         *args)``, named and keyed by ``core.fanout``. Returns the batches.

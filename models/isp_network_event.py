@@ -194,32 +194,25 @@ class IspNetworkEvent(models.Model):
     def _isp_fan_out_deliver(self, batch_size):
         """The delivery with the fan-out on: one job per batch of due events
         of each RADIUS server. Returns how many events were handed over."""
-        self.flush_model()
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT server_id, array_agg(id ORDER BY id) FROM isp_network_event "
-                "WHERE %s GROUP BY server_id ORDER BY server_id",
-                self._isp_due_sql(),
-            )
-        )
         fan_out = self.env["isp.fan.out"]
         today = fields.Date.context_today(self)
-        handed = 0
-        for server_id, ids in rows:
-            server = self.env["isp.radius.server"].sudo().browse(server_id)
-            batches = fan_out._isp_enqueue(
-                self.sudo().with_company(server.company_id),
-                fanout.DELIVER,
-                server_id,
-                today,
-                ids,
-                batch_size,
-                "_isp_job_deliver",
-                server,
-            )
-            handed += sum(batch.count for batch in batches)
-        self.env["ir.cron"]._notify_progress(done=handed, remaining=0)
-        return handed
+        rows = fan_out._isp_ids_by_scope(self, "server_id", self._isp_due_sql())
+        servers = self.env["isp.radius.server"].sudo().browse([row[0] for row in rows])
+        return fan_out._isp_fan_out(
+            fanout.DELIVER,
+            batch_size,
+            "_isp_job_deliver",
+            [
+                (
+                    server.id,
+                    self.sudo().with_company(server.company_id),
+                    today,
+                    ids,
+                    (server,),
+                )
+                for server, (_server_id, ids) in zip(servers, rows, strict=True)
+            ],
+        )
 
     @api.model
     def _isp_job_deliver(self, first, last, server):

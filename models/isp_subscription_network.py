@@ -122,7 +122,9 @@ class IspSubscription(models.Model):
         # The grant run writes the state of a whole batch: one query for it.
         named = self.filtered("network_username")
         for sub in named:
-            sub._isp_check_username(sub.network_username, clashes=False)
+            problem = network.username_problem(sub.network_username)
+            if problem:
+                raise ValidationError(problem)
         running = named.filtered(lambda s: s.state != engine.CLOSED)
         if not running:
             return
@@ -148,14 +150,14 @@ class IspSubscription(models.Model):
             sub = self.browse(clash[0][0])
             raise sub._isp_username_taken(sub.network_username)
 
-    def _isp_check_username(self, username, clashes=True):
+    def _isp_check_username(self, username):
         """Refuse a username routers cannot take, or one another running
         subscription holds on the same RADIUS server, with what to do."""
         self.ensure_one()
         problem = network.username_problem(username)
         if problem:
             raise ValidationError(problem)
-        if not clashes or self.state == engine.CLOSED:
+        if self.state == engine.CLOSED:
             return
         clash = self.search_count(
             [

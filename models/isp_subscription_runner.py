@@ -184,35 +184,26 @@ class IspSubscription(models.Model):
         # This run's jobs take a waiting or failed subscription once: not
         # again when one of them (or a twin job) processed it after now.
         since = datetime.now(timezone.utc).replace(tzinfo=None)
-        fan_out = self.env["isp.fan.out"]
-        size = self._isp_batch_size()
-        handed = 0
+        groups = []
         for company in self._isp_companies_with_running_subscriptions():
             today = self._isp_today(company, date_ref)
-            ids = [
-                row[0]
-                for row in self.env.execute_query(
-                    SQL(
-                        "SELECT id %s ORDER BY id",
-                        self._isp_due_sql(company, today, since),
-                    )
+            rows = self.env.execute_query(
+                SQL(
+                    "SELECT id %s ORDER BY id", self._isp_due_sql(company, today, since)
                 )
-            ]
-            batches = fan_out._isp_enqueue(
-                self.sudo().with_company(company),
-                fanout.GRANT,
-                company.id,
-                today,
-                ids,
-                size,
-                "_isp_job_grant",
-                company,
-                today,
-                since,
             )
-            handed += sum(batch.count for batch in batches)
-        self.env["ir.cron"]._notify_progress(done=handed, remaining=0)
-        return handed
+            groups.append(
+                (
+                    company.id,
+                    self.sudo().with_company(company),
+                    today,
+                    [row[0] for row in rows],
+                    (company, today, since),
+                )
+            )
+        return self.env["isp.fan.out"]._isp_fan_out(
+            fanout.GRANT, self._isp_batch_size(), "_isp_job_grant", groups
+        )
 
     @api.model
     def _isp_job_grant(self, first, last, company, today, since):
