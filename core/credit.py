@@ -108,23 +108,3 @@ def top_up_problem(
     if round_money(amount, rounding) <= 0:
         return NOT_POSITIVE
     return None
-
-
-def renewals_short(
-    credit: Amount, renewals: list[tuple[object, Amount]], rounding: Amount
-) -> dict:
-    """What each of a subscriber's coming renewals will lack, in their order.
-
-    ``renewals`` are ``(key, total)`` in the order they will be decided. Each
-    one the running credit covers consumes its total; one it does not cover is
-    skipped then, consumes nothing, and lacks ``total - credit``. Returns
-    ``{key: missing}`` for the renewals that will be skipped.
-    """
-    left = to_decimal(credit)
-    short = {}
-    for key, total in renewals:
-        if can_afford(left, total, rounding):
-            left -= to_decimal(total)
-        else:
-            short[key] = missing_credit(left, total, rounding)
-    return short

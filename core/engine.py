@@ -30,7 +30,7 @@ to today, see ``recurrence.due_periods``).
 - A subscription whose retired package closes at the end of its period is
   closed when its next period is due (or at once when it waits for credit):
   nothing more is granted or charged.
-- An add-on pack adds data to the current period at once (``addon_grant``):
+- An add-on pack adds data to the current period at once (``add_pack``):
   paid from the credit for a credit-based subscription, which the credit must
   cover; invoiced as the policy says for a one-off one.
 - One subscriber's credit is shared by all of their subscriptions: see
@@ -42,7 +42,7 @@ to today, see ``recurrence.due_periods``).
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from . import credit as credit_rules
@@ -82,7 +82,10 @@ POSTED_BILLINGS = (POSTED_INVOICE, PAID_FROM_CREDIT)
 class Subscription:
     """What the rules need to know about one subscription.
 
-    ``total`` is the invoice total of one grant, taxes included (may be 0).
+    ``credit_total`` is the invoice total of one grant, taxes included (may
+    be 0), in the currency of the subscriber's prepaid credit (the
+    company's): what the credit must cover. ``invoice_total`` is the same
+    total in the invoice's currency (None: the credit's currency).
     ``next_date`` is the start of the next period to process.
     ``invoice_policy`` says how one-off grants are invoiced; ``data_gb`` is
     the data of one period (0: time-recurring).
@@ -93,18 +96,29 @@ class Subscription:
     rule: Rule
     anchor: date
     next_date: date
-    total: Decimal
+    credit_total: Decimal
     invoice_policy: str = POSTED_INVOICE
     data_gb: Decimal = Decimal(0)
     closing: bool = False
+    invoice_total: Decimal | None = None
+
+    @property
+    def billed_total(self) -> Decimal:
+        """One period's invoice total in the invoice's currency."""
+        if self.invoice_total is None:
+            return credit_rules.to_decimal(self.credit_total)
+        return credit_rules.to_decimal(self.invoice_total)
 
 
 @dataclass(frozen=True)
 class Grant:
     """A period that is granted: its data, and how it is billed.
 
-    ``amount`` is the period's total, taxes included: what its invoice bills,
-    or what is billed elsewhere when the policy makes no invoice.
+    ``amount`` is the period's total, taxes included, in the invoice's
+    currency: what its invoice bills, or what is billed elsewhere when the
+    policy makes no invoice. ``credit_amount`` is the same total in the
+    credit's currency: what a posted invoice weighs on the prepaid credit.
+    ``kind`` is "period" (a renewal) or "addon" (an add-on pack).
     """
 
     period: Period
@@ -112,6 +126,12 @@ class Grant:
     billing: str
     amount: Decimal
     kind: str = "period"
+    credit_amount: Decimal | None = None
+
+    @property
+    def credit_weight(self) -> Decimal:
+        """What this grant's invoice weighs on the credit, in its currency."""
+        return self.amount if self.credit_amount is None else self.credit_amount
 
     @property
     def invoiced(self) -> bool:
@@ -162,12 +182,15 @@ class Decision:
     @property
     def posted_total(self) -> Decimal:
         """What this decision's posted invoices add to the receivable."""
-        return sum((g.amount for g in self.grants if g.posted), Decimal(0))
+        return sum((g.credit_weight for g in self.grants if g.posted), Decimal(0))
 
     @property
     def valid_until(self) -> date | None:
-        """Last day of the last granted period, None when nothing is granted."""
-        return max((g.period.end for g in self.grants), default=None)
+        """Last day of the last granted period (an add-on pack does not
+        extend the access), None when no period is granted."""
+        return max(
+            (g.period.end for g in self.grants if g.kind == "period"), default=None
+        )
 
     def changes(self, sub: Subscription) -> bool:
         """True when the decision records anything or moves the schedule."""
@@ -205,7 +228,7 @@ def decide(
     if credit is None:
         raise ValueError("A credit-based subscription needs the subscriber's credit.")
     credit = credit_rules.to_decimal(credit)
-    affordable = credit_rules.can_afford(credit, sub.total, rounding)
+    affordable = credit_rules.can_afford(credit, sub.credit_total, rounding)
     if sub.state == WAITING and affordable:
         return _restart_today(sub, due, today, credit)
     if not due:
@@ -221,23 +244,28 @@ def _following_start(sub, due):
     return recurrence.period_start(sub.anchor, sub.rule, due[-1].index + 1)
 
 
-def _grant(sub, period, billing):
+def _grant(sub, period, billing, kind="period"):
     return Grant(
         period,
         units.normalize_data_limit(sub.data_gb),
         billing,
-        credit_rules.to_decimal(sub.total),
+        sub.billed_total,
+        kind=kind,
+        credit_amount=credit_rules.to_decimal(sub.credit_total),
     )
 
 
+def _credit_billing(sub):
+    """A credit-mode grant is paid from credit, unless there is nothing to pay."""
+    return PAID_FROM_CREDIT if sub.credit_total > 0 else POSTED_INVOICE
+
+
 def _credit_grant(sub, period):
-    """A credit-mode grant: paid from credit, unless there is nothing to pay."""
-    billing = PAID_FROM_CREDIT if sub.total > 0 else POSTED_INVOICE
-    return _grant(sub, period, billing)
+    return _grant(sub, period, _credit_billing(sub))
 
 
 def _charged(grants):
-    return sum((g.amount for g in grants if g.paid_from_credit), Decimal(0))
+    return sum((g.credit_weight for g in grants if g.paid_from_credit), Decimal(0))
 
 
 def _grant_every_due_period(sub, due):
@@ -346,44 +374,6 @@ class CreditLedger:
         return decision
 
 
-def credit_runway(
-    credit: Decimal,
-    subs: list[Subscription],
-    today: date,
-    rounding: Decimal,
-    horizon: int = 3 * 366,
-) -> date | None:
-    """The day a subscriber's credit runs out at their current plans: the
-    first renewal it will not pay for (today for a subscription already
-    waiting), or None when it lasts beyond ``horizon`` days.
-
-    Renewals are taken in date order (then in the order of ``subs``). Each
-    posted invoice consumes its total, as ``CreditLedger`` does; one-off
-    grants never stop, but weigh on the credit that follows.
-    """
-    end = today + timedelta(days=horizon)
-    renewals = []
-    for order, sub in enumerate(subs):
-        if sub.state not in (ACTIVE, WAITING):
-            continue
-        anchor, start = sub.anchor, max(sub.next_date, today)
-        if sub.state == WAITING and sub.mode == CREDIT:
-            # Retried today; when it resumes, its schedule restarts today.
-            anchor, start = today, today
-        for period in recurrence.due_periods(anchor, sub.rule, start, end):
-            renewals.append((period.start, order, sub))
-    left = credit_rules.to_decimal(credit)
-    for day, _order, sub in sorted(renewals, key=lambda item: item[:2]):
-        pays = sub.mode == CREDIT or sub.invoice_policy == POSTED_INVOICE
-        if sub.mode == CREDIT and not credit_rules.can_afford(
-            left, sub.total, rounding
-        ):
-            return day
-        if pays:
-            left -= credit_rules.to_decimal(sub.total)
-    return None
-
-
 class NotEnoughCredit(ValueError):
     """The credit does not pay for what was asked; ``missing`` says how much
     more would."""
@@ -393,29 +383,36 @@ class NotEnoughCredit(ValueError):
         self.missing = missing
 
 
-def addon_grant(
-    sub: Subscription,
+def add_pack(
+    pack: Subscription,
     credit: Decimal | None,
-    total: Decimal,
-    data_gb: Decimal,
     period: Period,
     rounding: Decimal,
-) -> Grant:
-    """The grant of an add-on pack of ``data_gb`` for ``total`` over
-    ``period``, for the subscription ``sub``. Raises NotEnoughCredit when a
-    credit-based subscriber's credit does not pay it."""
-    if sub.mode == CREDIT:
-        if not credit_rules.can_afford(credit or 0, total, rounding):
+) -> Decision:
+    """The Decision of an add-on pack sold to a running subscription: one
+    grant of ``pack.data_gb`` over ``period``, for ``pack.credit_total``.
+
+    ``pack`` is the subscription as it is (mode, state, schedule) with the
+    pack's data and totals. A credit-based subscriber's credit must pay it
+    (NotEnoughCredit says how much is missing); a one-off one is invoiced as
+    its policy says. The schedule does not move.
+    """
+    if pack.mode == CREDIT:
+        credit = credit_rules.to_decimal(credit or 0)
+        if not credit_rules.can_afford(credit, pack.credit_total, rounding):
             raise NotEnoughCredit(
-                credit_rules.missing_credit(credit or 0, total, rounding)
+                credit_rules.missing_credit(credit, pack.credit_total, rounding)
             )
-        billing = PAID_FROM_CREDIT if total > 0 else POSTED_INVOICE
+        billing = _credit_billing(pack)
     else:
-        billing = sub.invoice_policy
-    return Grant(
-        period,
-        units.normalize_data_limit(data_gb),
-        billing,
-        credit_rules.to_decimal(total),
-        kind="addon",
+        billing = pack.invoice_policy
+    grants = (_grant(pack, period, billing, kind="addon"),)
+    return Decision(
+        grants,
+        (),
+        pack.anchor,
+        pack.next_date,
+        pack.state,
+        charged=_charged(grants),
+        credit=credit,
     )

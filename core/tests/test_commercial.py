@@ -64,28 +64,26 @@ PERIOD = Period(0, MONDAY, date(2026, 1, 11))
 
 
 def test_an_addon_pack_is_paid_from_credit_or_refused_with_the_missing_amount():
-    granted = engine.addon_grant(
-        sub(), Decimal("10"), Decimal("10"), Decimal("5"), PERIOD, CENT
-    )
-    assert (granted.kind, granted.billing, granted.amount) == (
+    pack = sub()  # the pack's data (5) and total (5)
+    decision = engine.add_pack(pack, Decimal("10"), PERIOD, CENT)
+    (granted,) = decision.grants
+    assert (granted.kind, granted.billing, granted.amount, granted.period) == (
         "addon",
         engine.PAID_FROM_CREDIT,
-        10,
-    )
-    with pytest.raises(engine.NotEnoughCredit) as refused:
-        engine.addon_grant(
-            sub(), Decimal("7.5"), Decimal("10"), Decimal("5"), PERIOD, CENT
-        )
-    assert refused.value.missing == Decimal("2.50")
-    postpaid = engine.addon_grant(
-        sub(mode=ONE_OFF, policy="draft"),
-        None,
-        Decimal("10"),
-        Decimal("5"),
+        5,
         PERIOD,
-        CENT,
     )
-    assert postpaid.billing == engine.DRAFT_INVOICE
+    assert (decision.charged, decision.next_date, decision.state) == (
+        5,
+        pack.next_date,
+        pack.state,
+    ), "a pack charges its total and leaves the schedule alone"
+    with pytest.raises(engine.NotEnoughCredit) as refused:
+        engine.add_pack(pack, Decimal("2.5"), PERIOD, CENT)
+    assert refused.value.missing == Decimal("2.50")
+    postpaid = engine.add_pack(sub(mode=ONE_OFF, policy="draft"), None, PERIOD, CENT)
+    assert postpaid.grants[0].billing == engine.DRAFT_INVOICE
+    assert postpaid.charged == 0
 
 
 # -- plan change now ----------------------------------------------------------------

@@ -43,7 +43,7 @@ def sub(
         rule=rule,
         anchor=anchor,
         next_date=next_date or anchor,
-        total=Decimal(total),
+        credit_total=Decimal(total),
     )
 
 
@@ -448,7 +448,7 @@ def test_daily_runs_never_grant_a_day_twice_nor_spend_credit_they_lack(
             rule,
             decision.anchor,
             decision.next_date,
-            subscription.total,
+            subscription.credit_total,
         )
     # Granted periods never overlap, across restarts too.
     for (_s1, end), (start, _e2) in zip(granted, granted[1:], strict=False):
@@ -497,43 +497,3 @@ def test_an_unknown_invoicing_policy_is_refused():
     )
     with pytest.raises(ValueError, match="invoicing policy"):
         engine.decide(odd, MONDAY, None, CENT)
-
-
-# -- the credit's runway --------------------------------------------------------
-
-
-def test_the_runway_is_the_first_renewal_the_credit_cannot_pay():
-    weekly = sub(total="5.00", next_date=date(2026, 1, 12))
-    assert engine.credit_runway(Decimal("12"), [weekly], MONDAY, CENT) == date(
-        2026, 1, 26
-    ), "12 pays the renewals of Jan 12 and 19, not Jan 26"
-    assert engine.credit_runway(Decimal("4.99"), [weekly], MONDAY, CENT) == date(
-        2026, 1, 12
-    )
-
-
-def test_a_waiting_subscription_runs_out_today_and_one_off_weighs_on_the_rest():
-    waiting = sub(state=WAITING, next_date=date(2026, 1, 12))
-    assert engine.credit_runway(Decimal("1"), [waiting], MONDAY, CENT) == MONDAY
-    postpaid = engine.Subscription(
-        ONE_OFF, ACTIVE, WEEKLY_1, MONDAY, MONDAY, Decimal("5"), engine.POSTED_INVOICE
-    )
-    prepaid = sub(total="5.00", next_date=MONDAY)
-    # Monday: the one-off invoice (5) then the prepaid one (5) out of 12;
-    # Jan 12: the one-off takes the last 2 and more, the prepaid is short.
-    runway = engine.credit_runway(Decimal("12"), [postpaid, prepaid], MONDAY, CENT)
-    assert runway == date(2026, 1, 12)
-
-
-def test_a_credit_that_outlasts_the_horizon_has_no_runway():
-    monthly = sub(rule=MONTHLY_1, total="1.00", next_date=date(2026, 2, 5))
-    assert engine.credit_runway(Decimal("1000"), [monthly], MONDAY, CENT) is None
-
-
-def test_renewals_short_follow_the_order_and_consume_only_what_they_pay():
-    short = credit.renewals_short(
-        Decimal("8"),
-        [("a", Decimal("5")), ("b", Decimal("5")), ("c", Decimal("3"))],
-        CENT,
-    )
-    assert short == {"b": Decimal("2.00")}, "b is skipped; c takes the 3 left"
