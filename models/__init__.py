@@ -1,5 +1,6 @@
 from . import isp_terms
 from . import isp_fan_out
+from . import isp_run_mixin
 from . import isp_radius_server
 from . import isp_service_category
 from . import isp_site
@@ -10,8 +11,9 @@ from . import res_partner
 from . import isp_data_grant
 from . import isp_data_grant_reversal
 from . import isp_subscription
+from . import isp_subscription_checks
 from . import isp_subscription_runner
-from . import isp_subscription_billing
+from . import isp_subscription_pricing
 from . import isp_subscription_invoicing
 from . import isp_subscription_chatter
 from . import isp_subscription_reminder

@@ -1,5 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import _, models
+from odoo import _, fields, models
+
+from .isp_terms import notification
 
 GRANT_CRON = "isp_data_recurring.ir_cron_isp_grant_recurring_data"
 
@@ -10,33 +12,38 @@ class IrCron(models.Model):
     def method_direct_trigger(self):
         """ "Run Manually" of the grant job says what it did.
 
-        Odoo runs one call of the job by hand; when subscriptions remain due,
-        the job is triggered so that the cron worker carries on at once.
+        Odoo's own steps (``ir.cron.method_direct_trigger``: the job's lock,
+        its progress record, ``lastcall``), with the grant run called
+        directly instead of through the job's server action, whose return
+        value Odoo drops: so the run's RunResult is what the notification
+        tells. When subscriptions remain due, the job is triggered so that
+        the cron worker carries on at once.
         """
         grant_cron = self.env.ref(GRANT_CRON, raise_if_not_found=False)
         if not grant_cron or self != grant_cron:
             return super().method_direct_trigger()
-        grants = self.env["isp.data.grant"].sudo()
-        last = grants.search([], order="id desc", limit=1).id or 0
-        res = super().method_direct_trigger()
-        progress = (
-            self.env["ir.cron.progress"]
-            .sudo()
-            .search([("cron_id", "=", self.id)], order="id desc", limit=1)
+        self.browse().check_access("write")
+        self._try_lock()
+        cron, progress = (
+            self.with_user(self.user_id)
+            .with_context({"lastcall": self.lastcall})
+            ._add_progress()
         )
-        Subscription = self.env["isp.subscription"]
+        result = cron.env["isp.subscription"]._cron_process_due()
+        self.lastcall = fields.Datetime.now()
+        self.env.flush_all()
         if self.env["isp.fan.out"]._isp_enabled():
             message = _(
                 "%(count)s due subscription(s) handed to the workers (queue_job): "
                 "the subscriptions list counts their jobs until they are done.",
-                count=progress.done,
+                count=result,
             )
-            return Subscription._isp_notification(self.name, message) if res else res
-        new = grants.search([("id", ">", last)])
-        failed = Subscription.sudo().search(
-            [("last_error", "!=", False), ("processed_at", ">=", progress.create_date)]
+            return notification(self.name, message)
+        message = (
+            result.summary()
+            if result
+            else _("Nothing was due: no period starts before the next grant date.")
         )
-        message = Subscription._isp_run_summary(new, failed)
         if progress.remaining:
             self._trigger()
             message += " " + _(
@@ -44,4 +51,4 @@ class IrCron(models.Model):
                 "carries on with them in a moment.",
                 count=progress.remaining,
             )
-        return Subscription._isp_notification(self.name, message) if res else res
+        return notification(self.name, message)

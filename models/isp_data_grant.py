@@ -4,6 +4,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date
 
 from ..core import engine, fanout, network, units
+from .isp_terms import SKIP_REASON_SELECTION
 
 # The only bookkeeping an immutable grant accepts: its e-mail sent, and the
 # grant that resolved a skip (the subscription resumed).
@@ -34,8 +35,10 @@ class IspDataGrant(models.Model):
     """
 
     _name = "isp.data.grant"
+    _inherit = "isp.run.mixin"
     _description = "ISP Data Grant"
     _order = "period_start desc, id desc"
+    _isp_run_kind = fanout.NOTIFY
     _check_company_auto = True
 
     subscription_id = fields.Many2one(
@@ -121,13 +124,7 @@ class IspDataGrant(models.Model):
         readonly=True,
         index=True,
     )
-    reason = fields.Selection(
-        [
-            (engine.INSUFFICIENT, "Insufficient credit"),
-            (engine.MISSED, "Missed (downtime)"),
-        ],
-        readonly=True,
-    )
+    reason = fields.Selection(SKIP_REASON_SELECTION, readonly=True)
     move_id = fields.Many2one(
         "account.move",
         string="Invoice",
@@ -302,30 +299,37 @@ class IspDataGrant(models.Model):
     def _cron_send_notifications(self, batch_size=500):
         """Entry point of the scheduled action "ISP: send grant notifications".
 
-        Takes one batch of pending grants, locked with SKIP LOCKED so that a
-        second run never e-mails a subscriber twice, and reports the
-        progress: ``ir.cron`` commits and calls again while some remain.
+        One batch of grants of one company whose e-mail is pending per call
+        (``isp.run.mixin``), locked with SKIP LOCKED so that a second run
+        never e-mails a subscriber twice; ``ir.cron`` commits and calls again
+        while some remain. With the fan-out on, one job per batch instead.
         """
-        if self.env["isp.fan.out"]._isp_enabled():
-            return self._isp_fan_out_notifications(
-                self.env["isp.subscription"]._isp_batch_size()
-            )
-        grants = self._isp_lock_pending_notifications(SQL("TRUE"), batch_size)
-        remaining = 0
-        if grants:
-            grants._isp_send_notifications()
-            remaining = self.search_count([("notify_pending", "=", True)])
-        self.env["ir.cron"]._notify_progress(done=len(grants), remaining=remaining)
-        return len(grants)
+        return self._isp_run(batch_size=batch_size)
+
+    # ------------------------------------------------------------------
+    # Hooks of isp.run.mixin
+    # ------------------------------------------------------------------
+    @api.model
+    def _isp_run_scopes(self, date_ref=None):
+        """The companies that have e-mails pending."""
+        self.flush_model(["notify_pending", "company_id"])
+        rows = self.env.execute_query(
+            SQL("SELECT DISTINCT company_id FROM isp_data_grant WHERE notify_pending")
+        )
+        companies = self.env["res.company"].sudo().browse(sorted(r[0] for r in rows))
+        today = fields.Date.context_today(self)
+        return [(company, today) for company in companies]
 
     @api.model
-    def _isp_lock_pending_notifications(self, where, limit=None):
-        """Lock grants whose e-mail is pending, skipping those another run
-        holds: a subscriber is never e-mailed twice."""
+    def _isp_run_due(self, company, day, since):
+        return SQL("notify_pending AND company_id = %s", company.id)
+
+    @api.model
+    def _isp_run_take(self, where, limit=None):
         self.flush_model(["notify_pending"])
         rows = self.env.execute_query(
             SQL(
-                "SELECT id FROM isp_data_grant WHERE notify_pending AND %s "
+                "SELECT id FROM isp_data_grant WHERE %s "
                 "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
                 where,
                 limit,
@@ -334,31 +338,9 @@ class IspDataGrant(models.Model):
         return self.sudo().browse([row[0] for row in rows])
 
     @api.model
-    def _isp_fan_out_notifications(self, batch_size):
-        """The e-mails with the fan-out on: one job per batch of pending
-        grants of each company. Returns how many grants were handed over."""
-        fan_out = self.env["isp.fan.out"]
-        today = fields.Date.context_today(self)
-        rows = fan_out._isp_ids_by_scope(self, "company_id", SQL("notify_pending"))
-        return fan_out._isp_fan_out(
-            fanout.NOTIFY,
-            batch_size,
-            "_isp_job_notify",
-            [
-                (company_id, self.sudo().with_company(company_id), today, ids, ())
-                for company_id, ids in rows
-            ],
-        )
-
-    @api.model
-    def _isp_job_notify(self, first, last):
-        """A queue_job job of the fan-out: e-mail the grants ``first`` to
-        ``last`` whose e-mail is still pending."""
-        grants = self._isp_lock_pending_notifications(
-            SQL("id BETWEEN %s AND %s", first, last)
-        )
+    def _isp_run_process(self, grants, company, day):
         grants._isp_send_notifications()
-        return _("%(count)s grant notification(s) queued.", count=len(grants))
+        return grants
 
     def write(self, vals):
         allowed = BOOKKEEPING_FIELDS

@@ -18,6 +18,7 @@ from odoo.exceptions import UserError
 from odoo.tools import format_date
 
 from .isp_data_grant import REVERSING
+from .isp_terms import notification
 
 
 class IspDataGrant(models.Model):
@@ -138,7 +139,7 @@ class IspGrantReverse(models.TransientModel):
     def action_confirm(self):
         self.ensure_one()
         refunds = self.grant_ids._isp_reverse(self.reason)
-        return self.env["isp.subscription"]._isp_notification(
+        return notification(
             _("Grant reversed"),
             _(
                 "%(count)s grant(s) reversed%(refunds)s.",

@@ -1,11 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""The fan-out: a scheduled run spread over Odoo's workers by OCA queue_job.
+"""The settings of the runs and what the accountant sees of their jobs.
 
 With the setting *Spread runs over workers* on, the scheduled actions that
-grant data, deliver to the network and send the grants' e-mails select what
-is due and enqueue one job per batch (``core.fanout``); queue_job's runner
-hands the jobs to every worker of every server. Off (the default), each
-scheduled action does the work itself, one batch per call, as before.
+grant data, deliver to the network and send the grants' e-mails enqueue one
+OCA queue_job job per batch (``isp_run_mixin.py``); queue_job's runner hands
+the jobs to every worker of every server. Off (the default), each scheduled
+action does the work itself, one batch per call.
 
 Each job runs the same pipeline as the scheduled action, in its own
 transaction, under the same locks: what another job or a user holds is
@@ -15,14 +15,11 @@ records its error and rolls back whole, and the next run takes its work again
 once it is no longer pending.
 """
 
-import logging
-
 from odoo import _, api, models
 from odoo.tools import SQL, str2bool
 
 from ..core import fanout
-
-_logger = logging.getLogger(__name__)
+from .res_config_settings import DEFAULT_BATCH_SIZE
 
 FAN_OUT_PARAM = "isp_data_recurring.fan_out"
 # A job in one of these states has not started yet: while a run's jobs wait,
@@ -59,72 +56,17 @@ class IspFanOut(models.AbstractModel):
         )
 
     @api.model
-    def _isp_ids_by_scope(self, model, scope_field, where):
-        """``[(scope id, [due ids in id order])]`` of ``model``'s rows that
-        match ``where``, grouped by ``scope_field`` (one query)."""
-        model.flush_model()
-        return self.env.execute_query(
-            SQL(
-                "SELECT %s, array_agg(id ORDER BY id) FROM %s WHERE %s "
-                "GROUP BY 1 ORDER BY 1",
-                SQL.identifier(scope_field),
-                SQL.identifier(model._table),
-                where,
-            )
+    def _isp_batch_size(self):
+        """Rows per batch of a run (Settings), 1 or more."""
+        value = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("isp_data_recurring.batch_size", DEFAULT_BATCH_SIZE)
         )
-
-    @api.model
-    def _isp_fan_out(self, kind, size, method, groups):
-        """Enqueue the jobs of one run. ``groups`` gives, per scope (company
-        or RADIUS server), ``(scope id, target, day, due ids, job args)``.
-        Reports the progress to ``ir.cron``; returns how many due ids were
-        handed to jobs."""
-        handed = 0
-        for scope, target, day, ids, args in groups:
-            batches = self._isp_enqueue(
-                target, kind, scope, day, ids, size, method, *args
-            )
-            handed += sum(batch.count for batch in batches)
-        self.env["ir.cron"]._notify_progress(done=handed, remaining=0)
-        return handed
-
-    @api.model
-    def _isp_enqueue(self, target, kind, scope, day, ids, size, method, *args):
-        """Enqueue one job per batch of ``ids``: ``target.method(first, last,
-        *args)``, named and keyed by ``core.fanout``. Returns the batches.
-
-        Unless jobs of this kind and scope still wait to start: the next run
-        enqueues what they leave, so one run's jobs never pile on another's.
-        A running job does not hold the next run back: what it holds locked,
-        the next run's jobs skip, and what a dead job left undone, they do.
-        """
-        if not ids:
-            return []
-        if self._isp_waiting(kind, scope):
-            _logger.info(
-                "ISP %s (%s): jobs of the previous run are still to run, "
-                "%s due left for the next run",
-                kind,
-                scope,
-                len(ids),
-            )
-            return []
-        cut = fanout.batches(ids, size)
-        label = self._isp_kind_label(kind)
-        for batch in cut:
-            delayable = target.with_delay(
-                identity_key=fanout.identity_key(kind, scope, day, batch),
-                description=_(
-                    "%(work)s: %(count)s due, ids %(first)s to %(last)s",
-                    work=label,
-                    count=batch.count,
-                    first=batch.first,
-                    last=batch.last,
-                ),
-            )
-            getattr(delayable, method)(batch.first, batch.last, *args)
-        _logger.info("ISP %s (%s): %s due in %s jobs", kind, scope, len(ids), len(cut))
-        return cut
+        try:
+            return max(int(value), 1)
+        except (TypeError, ValueError):
+            return DEFAULT_BATCH_SIZE
 
     @api.model
     def _isp_kind_label(self, kind):

@@ -21,7 +21,6 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import _, api, fields, models
-from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tools import SQL
 
 from ..core import fanout, network
@@ -38,8 +37,10 @@ MAX_PACKET_ATTEMPTS = 5
 
 class IspNetworkEvent(models.Model):
     _name = "isp.network.event"
+    _inherit = "isp.run.mixin"
     _description = "ISP Network Event (outbox)"
     _order = "id desc"
+    _isp_run_kind = fanout.DELIVER
 
     server_id = fields.Many2one(
         "isp.radius.server", required=True, readonly=True, index=True
@@ -107,32 +108,42 @@ class IspNetworkEvent(models.Model):
     def _cron_deliver(self, batch_size=1000):
         """Entry point of the scheduled action "ISP: deliver to the network".
 
-        One batch of due events per call (``_isp_take``); ir.cron calls again
-        while some remain. With the fan-out on, it enqueues one job per batch
-        instead (``isp.fan.out``)."""
-        if self.env["isp.fan.out"]._isp_enabled():
-            return self._isp_fan_out_deliver(
-                self.env["isp.subscription"]._isp_batch_size()
+        One batch of due events of one RADIUS server per call
+        (``isp.run.mixin``); ir.cron calls again while some remain. With the
+        fan-out on, one job per batch instead."""
+        return self._isp_run(batch_size=batch_size)
+
+    # ------------------------------------------------------------------
+    # Hooks of isp.run.mixin
+    # ------------------------------------------------------------------
+    @api.model
+    def _isp_run_scopes(self, date_ref=None):
+        """The RADIUS servers that have events due."""
+        self.flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT DISTINCT server_id FROM isp_network_event WHERE %s",
+                self._isp_due_sql(),
             )
-        try:
-            events = self._isp_take(self._isp_due_sql(), batch_size)
-        except psycopg2.Error as exc:
-            if exc.pgcode not in PG_CONCURRENCY_ERRORS_TO_RETRY:
-                raise
-            _logger.info("ISP network delivery: concurrent update, left for later")
-            events = self.browse()
-        for server, server_events in events.grouped("server_id").items():
-            server_events._isp_deliver(server)
-        remaining = 0
-        if events:
-            remaining = self.env.execute_query(
-                SQL(
-                    "SELECT count(*) FROM isp_network_event WHERE %s",
-                    self._isp_due_sql(),
-                )
-            )[0][0]
-        self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
-        return len(events)
+        )
+        servers = (
+            self.env["isp.radius.server"].sudo().browse(sorted(r[0] for r in rows))
+        )
+        today = fields.Date.context_today(self)
+        return [(server, today) for server in servers]
+
+    @api.model
+    def _isp_run_due(self, server, day, since):
+        return SQL("%s AND server_id = %s", self._isp_due_sql(), server.id)
+
+    @api.model
+    def _isp_run_take(self, where, limit=None):
+        return self._isp_take(where, limit)
+
+    @api.model
+    def _isp_run_process(self, events, server, day):
+        events._isp_deliver(server)
+        return events
 
     @api.model
     def _isp_due_sql(self):
@@ -188,53 +199,6 @@ class IspNetworkEvent(models.Model):
         ours = fanout.deliverable(pending, {row[0] for row in locked})
         return self.sudo().browse(
             sorted(event_id for event_id, user in pending if user in ours)
-        )
-
-    @api.model
-    def _isp_fan_out_deliver(self, batch_size):
-        """The delivery with the fan-out on: one job per batch of due events
-        of each RADIUS server. Returns how many events were handed over."""
-        fan_out = self.env["isp.fan.out"]
-        today = fields.Date.context_today(self)
-        rows = fan_out._isp_ids_by_scope(self, "server_id", self._isp_due_sql())
-        servers = self.env["isp.radius.server"].sudo().browse([row[0] for row in rows])
-        return fan_out._isp_fan_out(
-            fanout.DELIVER,
-            batch_size,
-            "_isp_job_deliver",
-            [
-                (
-                    server.id,
-                    self.sudo().with_company(server.company_id),
-                    today,
-                    ids,
-                    (server,),
-                )
-                for server, (_server_id, ids) in zip(servers, rows, strict=True)
-            ],
-        )
-
-    @api.model
-    def _isp_job_deliver(self, first, last, server):
-        """A queue_job job of the fan-out: deliver what is still due among
-        the events ``first`` to ``last`` of ``server``. A serialization
-        failure propagates: queue_job retries the job."""
-        events = self._isp_take(
-            SQL(
-                "%s AND server_id = %s AND id BETWEEN %s AND %s",
-                self._isp_due_sql(),
-                server.id,
-                first,
-                last,
-            )
-        )
-        if events:
-            events._isp_deliver(server)
-        done = events.filtered(lambda e: e.state != "pending")
-        return _(
-            "%(done)s of %(count)s event(s) delivered or superseded.",
-            done=len(done),
-            count=len(events),
         )
 
     def _isp_deliver(self, server):

@@ -18,6 +18,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..core import network
+from .isp_terms import notification
 
 _logger = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class IspRadiusServer(models.Model):
                     tables=", ".join(missing),
                 )
             )
-        return self.env["isp.subscription"]._isp_notification(
+        return notification(
             _("Connection works"),
             _(
                 "FreeRADIUS's tables are there; %(users)s subscriber(s) are "

@@ -1,19 +1,30 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""The subscription record: its fields, checks and buttons.
+"""The subscription record: its fields, its life (create, write, delete) and
+its buttons. Each method of the model is defined once, in one file.
 
-The grant pipeline extends this model by concern, in the order the data
-flows: ``isp_subscription_runner.py`` (due selection, locks, the savepoint
-fallback), ``isp_subscription_billing.py`` (decide with the core, invoice,
-pay, record the grants) and ``isp_subscription_reminder.py`` (reminders of
-subscriptions waiting for credit).
+The model is extended by concern:
+
+- ``isp_subscription_checks.py``: what it refuses (package, terms, username);
+- ``isp_subscription_runner.py``: the scheduled grant run's hooks
+  (``isp.run.mixin``), its locks; the run itself is ``isp_grant_run.py``;
+- ``isp_subscription_pricing.py``: the price road and the credit;
+- ``isp_subscription_invoicing.py``: the invoices a run creates and pays;
+- ``isp_subscription_chatter.py``: what the chatter says of a run;
+- ``isp_subscription_reminder.py``: credit that arrives, reminders;
+- ``isp_subscription_credit.py``: the money fields of the form;
+- ``isp_subscription_network.py``: the RADIUS account and the outbox;
+- ``isp_subscription_commercial.py``: rollover, packs, plan changes;
+- ``isp_subscription_portal.py``: the portal and the low-credit warning.
 """
 
+import secrets
 from datetime import datetime, timezone
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, UserError
 
 from ..core import clock, engine, recurrence, units
+from .isp_grant_run import RunResult
 from .isp_terms import (
     INVOICE_POLICY_SELECTION,
     RECURRENCE_SELECTION,
@@ -21,17 +32,19 @@ from .isp_terms import (
     SUBSCRIPTION_STATE_SELECTION,
     check_data_limit_vals,
     check_price_vals,
+    notification,
 )
-from .res_config_settings import DEFAULT_BATCH_SIZE
 
 # Fields that define the schedule: frozen once the subscription runs.
 SCHEDULE_FIELDS = {"date_start", "recurrence", "recurrence_interval"}
+# Fields the network must learn of at once.
+NETWORK_FIELDS = {"network_username", "network_password"}
 
 
 class IspSubscription(models.Model):
     _name = "isp.subscription"
     _description = "ISP Subscription"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "portal.mixin", "isp.run.mixin"]
     _order = "id desc"
     _check_company_auto = True
 
@@ -228,16 +241,9 @@ class IspSubscription(models.Model):
 
     @api.depends("product_id")
     def _compute_from_product(self):
-        for sub in self:
-            template = sub.product_id.product_tmpl_id
-            if not template:
-                continue
+        for sub in self.filtered("product_id"):
             sub.price_unit = sub.product_id.lst_price
-            sub.recurring_mode = template.isp_recurring_mode or engine.CREDIT
-            sub.invoice_policy = template.isp_invoice_policy or "posted"
-            sub.recurrence = template.isp_recurrence or recurrence.MONTHLY
-            sub.recurrence_interval = template.isp_recurrence_interval or 1
-            sub.data_limit_gb = template.isp_data_limit_gb
+            sub.update(sub.product_id.product_tmpl_id._isp_subscription_terms())
 
     @api.depends("data_limit_gb")
     def _compute_data_label(self):
@@ -257,74 +263,6 @@ class IspSubscription(models.Model):
         counts = {sub.id: (grants, moves) for sub, grants, moves in groups}
         for sub in self:
             sub.grant_count, sub.invoice_count = counts.get(sub.id, (0, 0))
-
-    @api.constrains("product_id", "company_id")
-    def _check_product(self):
-        for sub in self:
-            product = sub.product_id
-            if not product.isp_is_recurring:
-                raise ValidationError(
-                    _(
-                        "%(product)s is not a recurring ISP service. Give it a "
-                        "recurrence on its Data Recurring tab, or choose another "
-                        "package.",
-                        product=product.display_name,
-                    )
-                )
-            if product.company_id and product.company_id != sub.company_id:
-                raise ValidationError(
-                    _(
-                        "The package %(product)s belongs to %(product_company)s, "
-                        "but subscription %(sub)s is in %(company)s. Choose a "
-                        "package of %(company)s or a shared one.",
-                        product=product.display_name,
-                        product_company=product.company_id.name,
-                        sub=sub.name,
-                        company=sub.company_id.name,
-                    )
-                )
-            reason = product.product_tmpl_id._isp_not_sellable_reason()
-            if reason:
-                raise ValidationError(reason)
-
-    @api.constrains(
-        "price_unit",
-        "quantity",
-        "recurrence",
-        "recurrence_interval",
-        "data_limit_gb",
-        "date_start",
-    )
-    def _check_terms(self):
-        for sub in self:
-            problem = sub._isp_terms_problem()
-            if problem:
-                raise ValidationError(problem)
-
-    @api.onchange("price_unit", "recurrence_interval", "data_limit_gb", "date_start")
-    def _onchange_terms(self):
-        """Say what is wrong while the value is typed, as the save would."""
-        problem = self._isp_terms_problem()
-        if problem:
-            return {"warning": {"title": _("Check this value"), "message": problem}}
-
-    def _isp_terms_problem(self):
-        """What is wrong with the price, data limit, recurrence or start date,
-        in words that say what to fix; None when nothing is."""
-        self.ensure_one()
-        if self.price_unit < 0:
-            return _("The price cannot be negative. Enter a price of 0 or more.")
-        if self.quantity < 1:
-            return _("Sell whole bundles: the quantity must be 1 or more.")
-        try:
-            units.normalize_data_limit(self.data_limit_gb)
-            if self.recurrence:
-                self._isp_rule()
-            if self.date_start:
-                recurrence.check_start(self.date_start)
-        except ValueError as exc:
-            return str(exc)
-        return None
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -351,7 +289,22 @@ class IspSubscription(models.Model):
                     "cannot change. Close it and create a new one."
                 )
             )
-        return super().write(vals)
+        if vals.get("network_username"):
+            # Before the database's unique index, with words.
+            for sub in self:
+                sub._isp_check_username(vals["network_username"])
+        running = self.filtered(lambda s: s.state in (engine.ACTIVE, engine.WAITING))
+        if "network_username" in vals:
+            running.filtered(
+                lambda s: (
+                    s.network_username
+                    and s.network_username != vals["network_username"]
+                )
+            )._isp_network_remove()
+        res = super().write(vals)
+        if NETWORK_FIELDS & vals.keys():
+            running._isp_network_sync()
+        return res
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_draft(self):
@@ -373,6 +326,10 @@ class IspSubscription(models.Model):
                 raise UserError(
                     _("Subscription %(sub)s is already running.", sub=sub.name)
                 )
+        for sub in self.filtered(lambda s: not s.network_username):
+            sub.network_username = sub._isp_default_username()
+        for sub in self.sudo().filtered(lambda s: not s.network_password):
+            sub.network_password = secrets.token_urlsafe(9)
         for sub in self:
             sub.write(
                 {
@@ -382,26 +339,34 @@ class IspSubscription(models.Model):
                     "last_error": False,
                 }
             )
+        self._isp_network_sync()
         return True
 
     def action_close(self):
         self.write({"state": engine.CLOSED})
+        self._isp_network_remove()
         return True
 
     def action_run_now(self):
-        """Process these subscriptions now, through the cron's code path, and
-        say what happened."""
+        """Process these subscriptions now, through the scheduled action's
+        grant run, and say what happened."""
         self._isp_check_manager()
         self._isp_lock(nowait=True)
-        before = self.sudo().grant_ids
+        result = RunResult.empty(self.env)
         for company, subs in self.grouped("company_id").items():
             today = self._isp_today(company)
-            subs.sudo().with_company(company)._isp_process_locked(today)
-        self.invalidate_recordset()
-        new = self.sudo().grant_ids - before
-        return self._isp_notification(
-            _("Run now"), self._isp_run_summary(new, self.filtered("last_error"))
-        )
+            result |= subs.sudo().with_company(company)._isp_process_locked(today)
+        return notification(_("Run now"), result.summary())
+
+    def action_change_plan(self):
+        self.ensure_one()
+        self._isp_check_manager()
+        return self.env["isp.plan.change"]._isp_open(self)
+
+    def action_open_top_up(self):
+        """Open the top-up wizard, the missing credit as the amount."""
+        self.ensure_one()
+        return self.commercial_partner_id._isp_top_up_action(subscription=self)
 
     def action_view_grants(self):
         self.ensure_one()
@@ -442,15 +407,3 @@ class IspSubscription(models.Model):
         return clock.local_today(
             datetime.now(timezone.utc), company._isp_effective_timezone()
         )
-
-    @api.model
-    def _isp_batch_size(self):
-        value = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("isp_data_recurring.batch_size", DEFAULT_BATCH_SIZE)
-        )
-        try:
-            return max(int(value), 1)
-        except (TypeError, ValueError):
-            return DEFAULT_BATCH_SIZE

@@ -34,6 +34,15 @@ class IspSubscription(models.Model):
             start=format_date(self.env, grant.period_start),
             end=format_date(self.env, grant.period_end),
         )
+        if grant.state == "granted" and grant.kind == "addon":
+            return escape(
+                _(
+                    "%(note)s: %(data)s more until %(end)s.",
+                    note=grant.note or _("Add-on"),
+                    data=units.format_data(grant.data_gb),
+                    end=format_date(self.env, grant.period_end),
+                )
+            )
         if grant.state == "granted":
             message = _(
                 "Granted %(data)s for %(period)s, %(amount)s",

@@ -10,14 +10,12 @@ the grant pipeline's own pieces.
 from datetime import timedelta
 from decimal import Decimal
 
-from markupsafe import Markup
-
-from odoo import Command, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import format_date
+from odoo.tools import format_amount
 
-from ..core import credit, engine, recurrence, rollover, units
-from .isp_subscription_billing import BillingTerms, GrantPlan
+from ..core import credit, engine, proration, recurrence, rollover, units
+from .isp_grant_run import GrantPlan, GrantRun
 
 
 class IspSubscription(models.Model):
@@ -60,7 +58,7 @@ class IspSubscription(models.Model):
         subs = self.browse(
             plan.subscription.id
             for plan in plans
-            if plan.decision.grants
+            if plan.renews
             and plan.subscription.radius_server_id
             and plan.subscription.product_id.product_tmpl_id.isp_rollover
         )
@@ -121,7 +119,7 @@ class IspSubscription(models.Model):
             plan.subscription.id
             for plan in plans
             if plan.subscription.unused_credit
-            and any(g.invoiced for g in plan.decision.grants)
+            and any(g.invoiced and g.kind == "period" for g in plan.decision.grants)
         )
         if invoiced:
             invoiced.write({"unused_credit": 0.0})
@@ -147,7 +145,9 @@ class IspSubscription(models.Model):
     # ------------------------------------------------------------------
     def _isp_add_pack(self, product, quantity, sale_line=None):
         """Add ``quantity`` packs of ``product`` to this running subscription's
-        current period, invoiced (and paid from credit) like a grant."""
+        current period: decided by the core (``engine.add_pack``), then
+        invoiced, paid from credit and recorded by the grant run's own
+        ``execute``. Returns the pack's grant."""
         self.ensure_one()
         sub = self.sudo().with_company(self.company_id)
         template = product.product_tmpl_id
@@ -163,21 +163,30 @@ class IspSubscription(models.Model):
                     sub=sub.name,
                 )
             )
-        end = current.period_end
+        end = current.grant.period_end
         if template.isp_addon_days:
             end = today + timedelta(days=template.isp_addon_days - 1)
-        terms = sub._isp_pack_terms(product, quantity, sale_line, today)
-        rounding = credit.to_decimal(company.currency_id.rounding)
+        data_gb = credit.to_decimal(template.isp_data_limit_gb) * quantity
+        terms = sub._isp_terms_of(
+            product,
+            today,
+            quantity=quantity,
+            price_unit=sale_line._isp_unit_price() if sale_line else None,
+            label=_(
+                "%(pack)s\nAdded to %(sub)s: %(data)s",
+                pack=product.display_name,
+                sub=sub.name,
+                data=units.format_data(data_gb),
+            ),
+        )
         available = sub._isp_credits(company)[sub.commercial_partner_id.id]
-        core = sub._isp_core_subscription(terms.credit_total)
+        core = sub._isp_core_subscription(terms, data_gb)
         try:
-            granted = engine.addon_grant(
+            decision = engine.add_pack(
                 core,
                 available,
-                terms.credit_total,
-                credit.to_decimal(template.isp_data_limit_gb) * quantity,
                 recurrence.Period(0, today, end),
-                rounding,
+                credit.to_decimal(company.currency_id.rounding),
             )
         except engine.NotEnoughCredit as exc:
             raise UserError(
@@ -189,98 +198,94 @@ class IspSubscription(models.Model):
                     missing=exc.missing,
                 )
             ) from exc
-        decision = engine.Decision(
-            (granted,), (), core.anchor, core.next_date, sub.state, credit=available
+        plan = GrantPlan(
+            sub,
+            core,
+            decision,
+            terms,
+            sale_line=sale_line,
+            note=_("Add-on: %s", template.name),
         )
-        plan = GrantPlan(sub, core, decision, terms)
-        move_of = sub._isp_create_invoices([plan], today, sale_line=sale_line)
-        sub._isp_pay_from_credit([plan], move_of)
-        vals = sub._isp_prepare_grant_vals(plan, move_of)
-        for grant_vals in vals:
-            grant_vals.update(kind="addon", note=_("Add-on: %s", template.name))
-        grant = self.env["isp.data.grant"].sudo().create(vals)
-        sub._message_log(
-            body=Markup("<p>%s</p>")
-            % _(
-                "Add-on %(pack)s: %(data)s more until %(end)s.",
-                pack=template.name,
-                data=grant.data_label,
-                end=fields.Date.to_string(end),
-            )
-        )
-        grant._isp_queue_notifications()
-        sub._isp_network_sync(today)
-        return grant
-
-    def _isp_pack_terms(self, product, quantity, sale_line, day):
-        """BillingTerms of a pack sold to this subscription."""
-        self.ensure_one()
-        pack = self.new(
-            {
-                "partner_id": self.partner_id.id,
-                "product_id": product.id,
-                "company_id": self.company_id.id,
-                "currency_id": (sale_line.currency_id or self.currency_id).id
-                if sale_line
-                else self.currency_id.id,
-                "price_unit": sale_line._isp_unit_price()
-                if sale_line
-                else product.lst_price,
-                "quantity": quantity,
-                "unused_credit": 0.0,
-            }
-        )
-        fpos = self._isp_fiscal_position_getter(self.company_id)(
-            self.commercial_partner_id
-        )
-        terms = pack._isp_billing_terms(fpos, self.company_id, day)
-        label = _(
-            "%(pack)s\nAdded to %(sub)s: %(data)s",
-            pack=product.display_name,
-            sub=self.name,
-            data=units.format_data(
-                product.product_tmpl_id.isp_data_limit_gb * quantity
-            ),
-        )
-        lines = (dict(terms.lines[0], name=label), *terms.lines[1:])
-        return BillingTerms(
-            terms.fiscal_position, lines, terms.total, terms.credit_total
-        )
+        return GrantRun(sub, today).execute([plan])
 
     # ------------------------------------------------------------------
     # Plan changes (the wizard is wizards/isp_plan_change.py)
     # ------------------------------------------------------------------
-    def action_change_plan(self):
-        self.ensure_one()
-        self._isp_check_manager()
-        return self.env["isp.plan.change"]._isp_open(self)
-
-    def _isp_terms_for(self, product, day):
-        """BillingTerms of this subscription on ``product`` (a plan change)."""
-        self.ensure_one()
-        candidate = self.new(
-            {
-                "partner_id": self.partner_id.id,
-                "product_id": product.id,
-                "company_id": self.company_id.id,
-                "currency_id": self.currency_id.id,
-                "price_unit": self._isp_price_of(product, day),
-                "quantity": self.quantity,
-                "unused_credit": 0.0,
-            }
-        )
-        fpos = self._isp_fiscal_position_getter(self.company_id)(
-            self.commercial_partner_id
-        )
-        return candidate._isp_billing_terms(fpos, self.company_id, day)
-
-    def _isp_price_of(self, product, day):
-        """``product``'s price in this subscription's currency."""
+    def _isp_change_plan_now(self, product, note_of):
+        """Put this locked subscription on ``product`` from today: the unused
+        part of the current period is credited back with a credit note
+        (credit-based) or taken off the next invoice (one-off), the chatter
+        says so (``note_of(detail)``), and the new plan's first period is
+        granted by a grant run. Refused with the missing amount, before
+        anything is written, when the credit cannot pay the upgrade even with
+        what is credited back. Returns the detail of the money moved."""
         self.ensure_one()
         company = self.company_id
-        return company.currency_id._convert(
-            product.lst_price, self.currency_id, company, day
+        today = self._isp_today(company)
+        current = self._isp_current_grants(today).get(self.id)
+        grant = current.grant if current else self.env["isp.data.grant"]
+        rounding = credit.to_decimal(company.currency_id.rounding)
+        unused = 0
+        if grant.move_id and self.state == engine.ACTIVE:
+            period = recurrence.Period(0, grant.period_start, grant.period_end)
+            unused = proration.unused_share(
+                credit.to_decimal(grant.move_id.amount_untaxed),
+                period,
+                today,
+                credit.to_decimal(self.currency_id.rounding),
+            )
+        old_product = self.product_id
+        prepaid = self.recurring_mode == engine.CREDIT
+        if prepaid and unused:
+            taxes = grant.move_id.invoice_line_ids[:1].tax_ids
+            refund_total = taxes.compute_all(float(unused), currency=self.currency_id)[
+                "total_included"
+            ]
+            missing = proration.upgrade_missing(
+                self._isp_credits(company)[self.commercial_partner_id.id],
+                self.currency_id._convert(
+                    refund_total, company.currency_id, company, today
+                ),
+                self._isp_terms_of(product, today).credit_total,
+                rounding,
+            )
+            if missing:
+                raise UserError(
+                    _(
+                        "The credit does not pay for %(new)s, even with the unused "
+                        "part of %(old)s credited back: %(missing)s is missing. "
+                        "Record a top-up first, or change at the next renewal.",
+                        new=product.display_name,
+                        old=old_product.display_name,
+                        missing=format_amount(
+                            self.env, float(missing), company.currency_id
+                        ),
+                    )
+                )
+        detail, refund = "", self.env["account.move"]
+        if unused and prepaid:
+            refund = self._isp_refund_unused(grant, unused, today, old_product)
+            detail = _(
+                "Unused part credited back: %(amount)s (credit note %(refund)s).",
+                amount=format_amount(self.env, refund.amount_total, self.currency_id),
+                refund=refund.name,
+            )
+        elif unused:
+            self.unused_credit = float(unused)
+            detail = _(
+                "Unused part taken off the next invoice: %(amount)s.",
+                amount=format_amount(self.env, float(unused), self.currency_id),
+            )
+        if grant and grant.period_start == today:
+            # The whole period was unused: the new plan replaces it today.
+            grant._isp_mark_reversed(_("Plan change"), refund, today)
+        note = note_of(detail)
+        self._isp_switch_plan(product, today)
+        self._message_log(body=note)
+        self._isp_process_locked(
+            today, note=_("Plan change from %s", old_product.display_name)
         )
+        return detail
 
     def _isp_switch_plan(self, product, day):
         """Put this subscription on ``product``, its schedule starting ``day``."""
@@ -301,45 +306,6 @@ class IspSubscription(models.Model):
                 "state": engine.ACTIVE,
             }
         )
-
-    def _isp_refund_unused(self, grant, unused, day, old_product):
-        """A posted credit note for the unused part of ``grant``'s invoice."""
-        self.ensure_one()
-        invoice = grant.move_id
-        line = invoice.invoice_line_ids[:1]
-        refund = (
-            self.env["account.move"]
-            .sudo()
-            .with_company(self.company_id)
-            .create(
-                {
-                    "move_type": "out_refund",
-                    "partner_id": self.partner_id.id,
-                    "currency_id": self.currency_id.id,
-                    "invoice_date": day,
-                    "invoice_origin": invoice.name,
-                    "ref": _("Plan change: unused part of %s", invoice.name),
-                    "invoice_line_ids": [
-                        Command.create(
-                            {
-                                "product_id": old_product.id,
-                                "name": _(
-                                    "Unused part of %(package)s from %(day)s",
-                                    package=old_product.display_name,
-                                    day=format_date(self.env, day),
-                                ),
-                                "quantity": 1.0,
-                                "price_unit": float(unused),
-                                "tax_ids": [Command.set(line.tax_ids.ids)],
-                                "analytic_distribution": line.analytic_distribution,
-                            }
-                        )
-                    ],
-                }
-            )
-        )
-        refund.action_post()
-        return refund
 
     def _isp_apply_pending_plans(self, today):
         """Switch the subscriptions whose next plan takes over now (their next

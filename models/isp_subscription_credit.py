@@ -119,11 +119,6 @@ class IspSubscription(models.Model):
             available, total, credit.to_decimal(company.currency_id.rounding)
         )
 
-    def action_open_top_up(self):
-        """Open the top-up wizard, the missing credit as the amount."""
-        self.ensure_one()
-        return self.commercial_partner_id._isp_top_up_action(subscription=self)
-
     @api.model
     def _isp_check_can_top_up(self):
         if not self.env.user.has_group("account.group_account_invoice"):

@@ -1,87 +1,27 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""The grant pipeline of a locked batch, step 2: execute the decisions.
-
-``_isp_execute`` carries out what ``_isp_plan`` decided, without asking the
-rules again: invoice values, one ``account.move.create``, one post, one
-reconciliation plan for the grants paid from credit, the grant rows, the new
-schedules, the chatter, the e-mails and what the network must now know.
+"""The money a grant run moves: the batch's invoices in one
+``account.move.create``, their payment from the prepaid credit in one
+reconciliation plan, and the credit note of a plan change's unused part.
+Called by ``isp_grant_run.GrantRun.execute``, which decides nothing here
+that the core's decision did not say.
 """
 
 from odoo import Command, _, api, models
 from odoo.exceptions import UserError
 from odoo.tools import format_date
 
-from ..core import engine, units
+from ..core import units
 
 
 class IspSubscription(models.Model):
     _inherit = "isp.subscription"
 
-    # ------------------------------------------------------------------
-    # 2. Execute: invoices, payment from credit, grants, schedule, chatter
-    # ------------------------------------------------------------------
-    def _isp_execute(self, plans, today):
-        """Execute these plans in one transaction: all of it, or nothing.
-
-        Posting comes last, with the payment from credit and the chatter that
-        names the invoices: posting takes the sale journal's next numbers, and
-        Odoo's invoice numbers are gapless per journal, so another batch that
-        posts in the journal waits from then until this transaction commits.
-        Doing everything else first keeps that wait short, which is what lets
-        batches run side by side on several workers.
-        """
-        move_of, to_post = self._isp_create_invoices(plans, today, post=False)
-        rollover_of = self._isp_rollover_in(plans)
-        grant_vals = []
-        for plan in plans:
-            grant_vals.extend(
-                plan.subscription._isp_prepare_grant_vals(plan, move_of, rollover_of)
-            )
-        grants = self.env["isp.data.grant"].sudo().create(grant_vals)
-        self._isp_resolve_skips(plans, grants)
-        self._isp_write_results(plans, today)
-        grants._isp_queue_notifications()
-        self._isp_after_execute(plans, today)
-        if to_post:
-            to_post.action_post()
-        self._isp_pay_from_credit(plans, move_of)
-        self._isp_log_results(plans, grants)
-
     @api.model
-    def _isp_resolve_skips(self, plans, grants):
-        """A subscription that resumed resolves its skips for lack of credit:
-        they read as resolved by the grant that restarted it, not as periods
-        that contradict it."""
-        restarted = {
-            plan.subscription.id
-            for plan in plans
-            if plan.decision.grants and plan.core.state == engine.WAITING
-        }
-        if not restarted:
-            return
-        Grant = self.env["isp.data.grant"].sudo()
-        skips = Grant.search(
-            [
-                ("subscription_id", "in", list(restarted)),
-                ("reason", "=", engine.INSUFFICIENT),
-                ("resolved_by_id", "=", False),
-            ]
-        )
-        granted_of = {
-            grant.subscription_id.id: grant
-            for grant in grants
-            if grant.state == "granted"
-        }
-        for sub_id, sub_skips in skips.grouped("subscription_id").items():
-            sub_skips.write({"resolved_by_id": granted_of[sub_id.id].id})
+    def _isp_create_invoices(self, plans, today):
+        """One ``account.move.create`` for the batch's invoiced grants.
 
-    @api.model
-    def _isp_create_invoices(self, plans, today, sale_line=None, post=True):
-        """One ``account.move.create`` for the batch's invoiced grants, then
-        one post of those the decisions want posted.
-
-        Returns ``{(subscription id, period start): invoice}``; without
-        ``post``, also the invoices to post, for the caller to post.
+        Returns ``{(subscription id, period start): invoice}`` and the
+        invoices the decisions want posted, for the run to post last.
         """
         company = self.env.company
         # The grant and the subscription's chatter are the audit trail: the
@@ -102,7 +42,7 @@ class IspSubscription(models.Model):
         move_vals, keys = [], []
         for plan in plans:
             sub = plan.subscription
-            bills_order = sale_line or (
+            bills_order = plan.sale_line or (
                 sub.sale_line_id if sub._isp_bills_order_line() else False
             )
             for granted in plan.decision.grants:
@@ -125,11 +65,7 @@ class IspSubscription(models.Model):
             move_of[(sub_id, start)] = move
             if posted:
                 to_post |= move
-        if not post:
-            return move_of, to_post
-        if to_post:
-            to_post.action_post()
-        return move_of
+        return move_of, to_post
 
     @api.model
     def _isp_follow_invoices(self, moves):
@@ -265,73 +201,41 @@ class IspSubscription(models.Model):
                 )
             )
 
-    def _isp_prepare_grant_vals(self, plan, move_of, rollover_of=None):
+    def _isp_refund_unused(self, grant, unused, day, old_product):
+        """A posted credit note for the unused part of ``grant``'s invoice."""
         self.ensure_one()
-        decision = plan.decision
-        carried = (rollover_of or {}).get(self.id)
-        common = {
-            "subscription_id": self.id,
-            "partner_id": self.partner_id.id,
-            "company_id": self.company_id.id,
-            "currency_id": self.currency_id.id,
-            "credit_before": float(decision.credit or 0),
-            "price_total": float(plan.terms.total),
-        }
-        vals_list = []
-        for granted in decision.grants:
-            move = move_of.get((self.id, granted.period.start))
-            vals_list.append(
-                dict(
-                    common,
-                    period_start=granted.period.start,
-                    period_end=granted.period.end,
-                    state="granted",
-                    data_gb=float(granted.data_gb),
-                    amount=float(plan.terms.total),
-                    move_id=move.id if move else False,
-                    **(carried or {}),
-                )
-            )
-        for skip in decision.skips:
-            vals_list.append(
-                dict(
-                    common,
-                    period_start=skip.period.start,
-                    period_end=skip.period.end,
-                    state="skipped",
-                    reason=skip.reason,
-                    data_gb=0.0,
-                    amount=0.0,
-                )
-            )
-        return vals_list
-
-    @api.model
-    def _isp_write_results(self, plans, today):
-        """Write the new schedules, grouped so equal values share one UPDATE."""
-        groups = {}
-        for plan in plans:
-            decision, sub = plan.decision, plan.subscription
-            waiting_since = False
-            if decision.state == engine.WAITING:
-                waiting_since = sub.waiting_since or today
-            key = (
-                decision.state,
-                decision.anchor,
-                decision.next_date,
-                decision.valid_until or sub.valid_until,
-                waiting_since,
-            )
-            groups.setdefault(key, []).append(sub.id)
-        for key, ids in groups.items():
-            state, anchor, next_date, valid_until, waiting_since = key
-            self.browse(ids).with_context(tracking_disable=True).write(
+        invoice = grant.move_id
+        line = invoice.invoice_line_ids[:1]
+        refund = (
+            self.env["account.move"]
+            .sudo()
+            .with_company(self.company_id)
+            .create(
                 {
-                    "state": state,
-                    "recurrence_anchor": anchor,
-                    "next_date": next_date,
-                    "valid_until": valid_until,
-                    "waiting_since": waiting_since,
-                    "last_error": False,
+                    "move_type": "out_refund",
+                    "partner_id": self.partner_id.id,
+                    "currency_id": self.currency_id.id,
+                    "invoice_date": day,
+                    "invoice_origin": invoice.name,
+                    "ref": _("Plan change: unused part of %s", invoice.name),
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": old_product.id,
+                                "name": _(
+                                    "Unused part of %(package)s from %(day)s",
+                                    package=old_product.display_name,
+                                    day=format_date(self.env, day),
+                                ),
+                                "quantity": 1.0,
+                                "price_unit": float(unused),
+                                "tax_ids": [Command.set(line.tax_ids.ids)],
+                                "analytic_distribution": line.analytic_distribution,
+                            }
+                        )
+                    ],
                 }
             )
+        )
+        refund.action_post()
+        return refund

@@ -7,18 +7,28 @@ event of the outbox ``isp.network.event`` with the rows FreeRADIUS must hold
 (see ``core.network``). A job delivers them.
 """
 
-import secrets
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
-from odoo.tools import SQL
+from odoo import api, fields, models
 
-from ..core import clock, engine, network, units
+from ..core import clock, network, units
 
 GB = units.GB
-NETWORK_FIELDS = {"network_username", "network_password"}
+
+
+@dataclass(frozen=True)
+class CurrentGrant:
+    """The period grant that holds today, and the data added to it
+    (``extra_gb``: add-on packs valid today and data rolled over)."""
+
+    grant: models.BaseModel
+    extra_gb: float
+
+    @property
+    def granted_gb(self):
+        return self.grant.data_gb + self.extra_gb
 
 
 class IspSubscription(models.Model):
@@ -91,11 +101,9 @@ class IspSubscription(models.Model):
     def _compute_usage(self):
         current = self._isp_current_grants(fields.Date.context_today(self))
         for sub in self:
-            grant = current.get(sub.id)
-            used = grant.used_gb if grant else 0.0
-            granted = (
-                grant.data_gb + grant.env.context["isp_extra_gb"] if grant else 0.0
-            )
+            now = current.get(sub.id)
+            used = now.grant.used_gb if now else 0.0
+            granted = now.granted_gb if now else 0.0
             sub.used_gb = used
             sub.remaining_gb = max(granted - used, 0.0) if granted else 0.0
             sub.usage_percent = min(100.0 * used / granted, 100.0) if granted else 0.0
@@ -117,105 +125,6 @@ class IspSubscription(models.Model):
             else:
                 sub.network_state = "error" if event.error else "pending"
 
-    @api.constrains("network_username", "radius_server_id", "state")
-    def _check_network_username(self):
-        # The grant run writes the state of a whole batch: one query for it.
-        named = self.filtered("network_username")
-        for sub in named:
-            problem = network.username_problem(sub.network_username)
-            if problem:
-                raise ValidationError(problem)
-        running = named.filtered(lambda s: s.state != engine.CLOSED)
-        if not running:
-            return
-        self.flush_model(
-            ["network_username", "radius_server_id", "state", "company_id"]
-        )
-        clash = self.env.execute_query(
-            SQL(
-                """SELECT s.id FROM isp_subscription s
-                     JOIN isp_subscription o
-                       ON o.network_username = s.network_username
-                      AND o.radius_server_id IS NOT DISTINCT FROM s.radius_server_id
-                      AND o.company_id = s.company_id
-                      AND o.id != s.id
-                      AND o.state != %s
-                    WHERE s.id IN %s
-                    LIMIT 1""",
-                engine.CLOSED,
-                tuple(running.ids),
-            )
-        )
-        if clash:
-            sub = self.browse(clash[0][0])
-            raise sub._isp_username_taken(sub.network_username)
-
-    def _isp_check_username(self, username):
-        """Refuse a username routers cannot take, or one another running
-        subscription holds on the same RADIUS server, with what to do."""
-        self.ensure_one()
-        problem = network.username_problem(username)
-        if problem:
-            raise ValidationError(problem)
-        if self.state == engine.CLOSED:
-            return
-        clash = self.search_count(
-            [
-                ("id", "!=", self.id),
-                ("network_username", "=", username),
-                ("radius_server_id", "=", self.radius_server_id.id),
-                ("state", "!=", engine.CLOSED),
-            ]
-        )
-        if clash:
-            raise self._isp_username_taken(username)
-
-    def _isp_username_taken(self, username):
-        return ValidationError(
-            _(
-                "The network username %(name)s is already used by another "
-                "running subscription on %(server)s: choose another one.",
-                name=username,
-                server=self.radius_server_id.name or _("this company"),
-            )
-        )
-
-    def write(self, vals):
-        renamed = self.env["isp.subscription"]
-        if vals.get("network_username"):
-            # Before the database's unique index, with words.
-            for sub in self:
-                sub._isp_check_username(vals["network_username"])
-        if "network_username" in vals:
-            renamed = self.filtered(
-                lambda s: (
-                    s.network_username
-                    and s.network_username != vals["network_username"]
-                    and s.state in (engine.ACTIVE, engine.WAITING)
-                )
-            )
-            renamed._isp_network_remove()
-        res = super().write(vals)
-        if NETWORK_FIELDS & vals.keys():
-            self.filtered(
-                lambda s: s.state in (engine.ACTIVE, engine.WAITING)
-            )._isp_network_sync()
-        return res
-
-    def action_activate(self):
-        for sub in self.filtered(lambda s: not s.network_username):
-            sub.network_username = sub._isp_default_username()
-        for sub in self.sudo().filtered(lambda s: not s.network_password):
-            sub.network_password = secrets.token_urlsafe(9)
-        res = super().action_activate()
-        self._isp_network_sync()
-        return res
-
-    def action_close(self):
-        res = super().action_close()
-        self._isp_network_remove()
-        return res
-
     def _isp_default_username(self):
         """The subscription's reference, as routers accept it."""
         self.ensure_one()
@@ -225,9 +134,9 @@ class IspSubscription(models.Model):
     # What the network must know: events of the outbox
     # ------------------------------------------------------------------
     def _isp_current_grants(self, today):
-        """The period grant of each subscription whose period holds today
-        (the latest, after a plan change), with ``extra_gb``: the add-on
-        packs valid today and the data rolled over into it."""
+        """``{subscription id: CurrentGrant}``: the period grant whose period
+        holds today (the latest, after a plan change), with the add-on packs
+        valid today and the data rolled over into it."""
         grants = (
             self.env["isp.data.grant"]
             .sudo()
@@ -248,12 +157,10 @@ class IspSubscription(models.Model):
                 current[sub_id] = grant
             else:
                 extra[sub_id] = extra.get(sub_id, 0.0) + grant.data_gb
-        for sub_id, grant in current.items():
-            grant = grant.with_context(
-                isp_extra_gb=extra.get(sub_id, 0.0) + grant.rollover_gb
-            )
-            current[sub_id] = grant
-        return current
+        return {
+            sub_id: CurrentGrant(grant, extra.get(sub_id, 0.0) + grant.rollover_gb)
+            for sub_id, grant in current.items()
+        }
 
     def _isp_access_end(self):
         """The UTC instant the paid access ends: the end of ``valid_until``
@@ -270,21 +177,17 @@ class IspSubscription(models.Model):
     def _isp_access(self, current):
         """``core.network.Access`` of this subscription now."""
         self.ensure_one()
-        grant = current.get(self.id)
+        now = current.get(self.id)
         template = self.product_id.product_tmpl_id
         granted = None
         if self.data_limit_gb:
-            granted = (
-                round((grant.data_gb + grant.env.context["isp_extra_gb"]) * GB)
-                if grant
-                else 0
-            )
+            granted = round(now.granted_gb * GB) if now else 0
         return network.access(
             username=self.network_username,
             password=self.sudo().network_password or "",
             expires=self._isp_access_end(),
             granted=granted,
-            used=round(grant.used_gb * GB) if grant else 0,
+            used=round(now.grant.used_gb * GB) if now else 0,
             cap_action=template.isp_cap_action or network.BLOCK,
         )
 

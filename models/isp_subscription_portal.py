@@ -7,12 +7,11 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.tools import format_amount, format_date
 
-from ..core import credit, engine
+from ..core import credit, engine, forecast
 
 
 class IspSubscription(models.Model):
-    _name = "isp.subscription"
-    _inherit = ["isp.subscription", "portal.mixin"]
+    _inherit = "isp.subscription"
 
     low_credit_warned_on = fields.Date(
         readonly=True,
@@ -74,7 +73,8 @@ class IspSubscription(models.Model):
     def _isp_low_credit(self, today=None):
         """``{subscription: missing}`` of these credit-based subscriptions
         whose next renewal, within the company's warning delay, the credit
-        will not pay (their subscriber's other renewals taken in order)."""
+        will not pay: ``core.forecast``, with every running subscription of
+        their subscribers, as the runs will decide them."""
         result = {}
         subs = self.sudo().filtered(
             lambda s: s.state == engine.ACTIVE and s.recurring_mode == engine.CREDIT
@@ -88,20 +88,40 @@ class IspSubscription(models.Model):
             if not coming:
                 continue
             rounding = credit.to_decimal(company.currency_id.rounding)
-            coming = coming.with_company(company)
-            credit_of = coming._isp_credits(company)
-            terms_of = coming._isp_billing_terms_getter(company)
-            for partner, partner_subs in coming.grouped(
+            running = (
+                self.sudo()
+                .with_company(company)
+                .search(
+                    [
+                        ("company_id", "=", company.id),
+                        (
+                            "commercial_partner_id",
+                            "in",
+                            coming.commercial_partner_id.ids,
+                        ),
+                        ("state", "in", (engine.ACTIVE, engine.WAITING)),
+                    ],
+                    order="id",
+                )
+            )
+            credit_of = running._isp_credits(company)
+            terms_of = running._isp_billing_terms_getter(company, today_c)
+            for partner, partner_subs in running.grouped(
                 "commercial_partner_id"
             ).items():
-                ordered = partner_subs.sorted(lambda s: (s.next_date, s.id))
-                short = credit.renewals_short(
+                short = forecast.short_before(
                     credit_of[partner.id],
-                    [(s.id, terms_of(s).credit_total) for s in ordered],
+                    [(s, s._isp_core_subscription(terms_of(s))) for s in partner_subs],
+                    today_c,
+                    window,
                     rounding,
                 )
                 result.update(
-                    {self.browse(sub_id): missing for sub_id, missing in short.items()}
+                    {
+                        sub.with_env(self.env): missing
+                        for sub, missing in short.items()
+                        if sub in coming
+                    }
                 )
         return result
 

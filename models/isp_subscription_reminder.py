@@ -180,7 +180,7 @@ class IspSubscription(models.Model):
             self.env["ir.cron"]._notify_progress(done=0, remaining=0)
             return 0
         company, today, subs = todo[0]
-        batch = subs[: self._isp_batch_size()]
+        batch = subs[: self.env["isp.fan.out"]._isp_batch_size()]
         batch.with_company(company)._isp_schedule_reminders(today)
         remaining = sum(len(subs) for _company, _today, subs in todo) - len(batch)
         self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)

@@ -61,6 +61,28 @@ def check_price_vals(env, vals, field_name):
         )
 
 
+def problem_warning(env, problem):
+    """The onchange warning that says, while a value is typed, what the save
+    would refuse (None when nothing is wrong)."""
+    if problem:
+        return {"warning": {"title": env._("Check this value"), "message": problem}}
+    return None
+
+
+def notification(title, message, warning=False):
+    """A notification the screen shows, then reloads to show what changed."""
+    return {
+        "type": "ir.actions.client",
+        "tag": "display_notification",
+        "params": {
+            "title": title,
+            "message": message,
+            "type": "warning" if warning else "success",
+            "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+        },
+    }
+
+
 def package_label(env, data_gb, unit, interval):
     """What a package gives, as lists show it: "5 GB every week",
     "Unlimited every 2 months"; "" without a recurrence."""

@@ -2,7 +2,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..core import network, recurrence, units
+from ..core import engine, network, recurrence, units
 from .isp_terms import (
     INVOICE_POLICY_SELECTION,
     RECURRENCE_SELECTION,
@@ -10,6 +10,7 @@ from .isp_terms import (
     check_data_limit_vals,
     check_price_vals,
     package_label,
+    problem_warning,
 )
 
 
@@ -254,9 +255,7 @@ class ProductTemplate(models.Model):
     )
     def _onchange_isp_terms(self):
         """Say what is wrong while the value is typed, as the save would."""
-        problem = self._isp_terms_problem()
-        if problem:
-            return {"warning": {"title": _("Check this value"), "message": problem}}
+        return problem_warning(self.env, self._isp_terms_problem())
 
     def _isp_terms_problem(self):
         """What is wrong with the service's price, data limit or recurrence,
@@ -339,10 +338,17 @@ class ProductTemplate(models.Model):
                 self.isp_site_id.company_id or self.isp_category_id.company_id
             )
 
-    def isp_recurrence_rule(self):
-        """The package's recurrence as a core rule."""
+    def _isp_subscription_terms(self):
+        """The terms a subscription to this package starts with (and takes on
+        at a plan change), as ``isp.subscription`` values."""
         self.ensure_one()
-        return recurrence.Rule(self.isp_recurrence, self.isp_recurrence_interval)
+        return {
+            "recurring_mode": self.isp_recurring_mode or engine.CREDIT,
+            "invoice_policy": self.isp_invoice_policy or engine.POSTED_INVOICE,
+            "recurrence": self.isp_recurrence or recurrence.MONTHLY,
+            "recurrence_interval": self.isp_recurrence_interval or 1,
+            "data_limit_gb": self.isp_data_limit_gb,
+        }
 
     def _isp_not_sellable_reason(self):
         """Why this service cannot be sold or subscribed to now, or None."""

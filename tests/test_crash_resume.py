@@ -18,10 +18,8 @@ from odoo import SUPERUSER_ID
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.isp_data_recurring.models import (
-    isp_subscription_chatter,
-    isp_subscription_invoicing,
-)
+from odoo.addons.isp_data_recurring.models import isp_subscription_chatter
+from odoo.addons.isp_data_recurring.models.isp_grant_run import GrantRun
 
 from .real_cursors import DAY, ENGINE_LOGGER, RealCursorCase, cron, run_together
 
@@ -117,15 +115,14 @@ class TestCrashResume(RealCursorCase):
     def test_a_batch_that_cannot_be_recorded_is_logged_and_retried_next_run(self):
         partners, subs, initial = self._twenty_subscriptions()
         third_batch = set(subs[2 * BATCH : 3 * BATCH])
-        IspSubscription = isp_subscription_invoicing.IspSubscription  # noqa: N806
-        original = IspSubscription._isp_write_results
+        original = GrantRun._write_schedules
 
-        def _isp_write_results(model, plans, today):
+        def _write_schedules(run, plans):
             if third_batch & {plan.subscription.id for plan in plans}:
                 raise RuntimeError("could not write the schedule (disk full)")
-            return original(model, plans, today)
+            return original(run, plans)
 
-        with patch.object(IspSubscription, "_isp_write_results", _isp_write_results):
+        with patch.object(GrantRun, "_write_schedules", _write_schedules):
             outcome, done = self._run_cron()
         self.assertEqual((outcome, done), ("ok", 20), "a logged skip, not a crash")
 

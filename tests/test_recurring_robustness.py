@@ -24,7 +24,7 @@ class TestRobustness(IspCommon):
             "default_account_revenue"
         ]
         with mute_logger(
-            "odoo.addons.isp_data_recurring.models.isp_subscription_runner"
+            "odoo.addons.isp_data_recurring.models.isp_grant_run"
         ):
             self.run_cron(date(2026, 1, 5))
         self.assertIn("receivable", broken.last_error)
@@ -44,7 +44,7 @@ class TestRobustness(IspCommon):
         # date makes every posting fail, so all three are logged, none granted.
         self.company.sudo().fiscalyear_lock_date = date(2026, 12, 31)
         with mute_logger(
-            "odoo.addons.isp_data_recurring.models.isp_subscription_runner"
+            "odoo.addons.isp_data_recurring.models.isp_grant_run"
         ):
             self.run_cron(date(2026, 1, 5))
         self.assertFalse(subs.grant_ids)
@@ -209,7 +209,7 @@ class TestSameWorldBothWays(IspCommon):
             with (
                 patch.object(Move, "action_post", refuse),
                 mute_logger(
-                    "odoo.addons.isp_data_recurring.models.isp_subscription_runner"
+                    "odoo.addons.isp_data_recurring.models.isp_grant_run"
                 ),
             ):
                 self.run_cron(date(2026, 1, 5))

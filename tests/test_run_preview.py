@@ -7,7 +7,7 @@ from odoo.tools import mute_logger
 from .common import IspCommon
 
 DAY = date(2026, 3, 2)
-RUNNER_LOGGER = "odoo.addons.isp_data_recurring.models.isp_subscription_runner"
+RUNNER_LOGGER = "odoo.addons.isp_data_recurring.models.isp_grant_run"
 
 
 @tagged("post_install", "-at_install")

@@ -12,9 +12,10 @@ with the missing amount, before anything is written.
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_amount, format_date
+from odoo.tools import format_date
 
-from ..core import credit, engine, proration, recurrence
+from ..core import engine
+from ..models.isp_terms import notification
 
 TERM_FIELDS = (
     "recurring_mode",
@@ -71,7 +72,7 @@ class IspPlanChange(models.TransientModel):
         if self.when == "renewal":
             sub.pending_product_id = self.product_id
             sub._message_log(body=self._isp_note(sub, _("at the next renewal")))
-            return sub._isp_notification(
+            return notification(
                 _("Plan change"),
                 _(
                     "%(sub)s switches to %(package)s on %(date)s.",
@@ -93,75 +94,10 @@ class IspPlanChange(models.TransientModel):
         )
 
     def _isp_change_now(self, sub):
-        company = sub.company_id
-        today = sub._isp_today(company)
-        current = sub._isp_current_grants(today).get(sub.id)
-        rounding = credit.to_decimal(company.currency_id.rounding)
-        unused = 0
-        if current and current.move_id and sub.state == engine.ACTIVE:
-            period = recurrence.Period(0, current.period_start, current.period_end)
-            untaxed = credit.to_decimal(current.move_id.amount_untaxed)
-            unused = proration.unused_share(
-                untaxed, period, today, credit.to_decimal(sub.currency_id.rounding)
-            )
-        old_product = sub.product_id
-        new_terms = sub._isp_terms_for(self.product_id, today)
-        if sub.recurring_mode == engine.CREDIT and unused:
-            taxes = current.move_id.invoice_line_ids[:1].tax_ids
-            refund_total = taxes.compute_all(float(unused), currency=sub.currency_id)[
-                "total_included"
-            ]
-            refund_company = sub.currency_id._convert(
-                refund_total, company.currency_id, company, today
-            )
-            available = sub._isp_credits(company)[sub.commercial_partner_id.id]
-            missing = proration.upgrade_missing(
-                available, refund_company, new_terms.credit_total, rounding
-            )
-            if missing:
-                raise UserError(
-                    _(
-                        "The credit does not pay for %(new)s, even with the unused "
-                        "part of %(old)s credited back: %(missing)s is missing. "
-                        "Record a top-up first, or change at the next renewal.",
-                        new=self.product_id.display_name,
-                        old=old_product.display_name,
-                        missing=format_amount(
-                            self.env, float(missing), company.currency_id
-                        ),
-                    )
-                )
-        detail, refund = "", self.env["account.move"]
-        if unused and sub.recurring_mode == engine.CREDIT:
-            refund = sub._isp_refund_unused(current, unused, today, old_product)
-            detail = _(
-                "Unused part credited back: %(amount)s (credit note %(refund)s).",
-                amount=format_amount(self.env, refund.amount_total, sub.currency_id),
-                refund=refund.name,
-            )
-        elif unused:
-            sub.unused_credit = float(unused)
-            detail = _(
-                "Unused part taken off the next invoice: %(amount)s.",
-                amount=format_amount(self.env, float(unused), sub.currency_id),
-            )
-        if current and current.period_start == today:
-            # The whole period was unused: the new plan replaces it today.
-            current.with_context(isp_grant_reversal=True).write(
-                {"state": "reversed", "reversal_reason": _("Plan change")}
-            )
-        note = self._isp_note(sub, _("now"), detail)
-        sub._isp_switch_plan(self.product_id, today)
-        sub._message_log(body=note)
-        sub._isp_process_locked(today)
-        new = sub.grant_ids.filtered(
-            lambda g: g.state == "granted" and g.period_start == today
+        detail = sub._isp_change_plan_now(
+            self.product_id, lambda detail: self._isp_note(sub, _("now"), detail)
         )
-        if new:
-            new.with_context(isp_grant_reversal=True).write(
-                {"note": _("Plan change from %s", old_product.display_name)}
-            )
-        return sub._isp_notification(
+        return notification(
             _("Plan changed"),
             _(
                 "%(sub)s is on %(package)s from today. %(detail)s",

@@ -3,16 +3,17 @@
 
 ISP > Subscribers > Next run: for a chosen date, every subscription the
 scheduled action would take that day, planned exactly as it plans them
-(``_isp_plan``: the subscribers' credits, the billing terms and
+(``GrantRun.plan``: the subscribers' credits, the billing terms and
 ``core.engine.CreditLedger``), with what it would grant, skip or invoice and
-the totals; and each subscriber's credit runway (``core.engine.credit_runway``).
+the totals; and each subscriber's credit runway (``core.forecast.runway``).
 Nothing is granted, invoiced or changed: only these preview lines are written.
 """
 
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from ..core import credit, engine
+from ..core import credit, engine, forecast
+from ..models.isp_grant_run import GrantRun
 from ..models.isp_terms import INVOICE_POLICY_SELECTION, SKIP_REASON_SELECTION
 
 BILLING_SELECTION = [
@@ -64,7 +65,7 @@ class IspRunPreview(models.TransientModel):
         self.line_ids.unlink()
         self.runway_ids.unlink()
         subs = self._isp_due()
-        plans, errors = subs._isp_plan(self.date)
+        plans, errors = GrantRun(subs, self.date).plan()
         lines = []
         for plan in plans:
             decision, sub = plan.decision, plan.subscription
@@ -81,7 +82,7 @@ class IspRunPreview(models.TransientModel):
                         period_end=granted.period.end,
                         outcome="granted",
                         billing=granted.billing,
-                        amount=float(granted.amount),
+                        amount=float(granted.credit_weight),
                     )
                 )
             for skip in decision.skips:
@@ -119,14 +120,11 @@ class IspRunPreview(models.TransientModel):
     def _isp_due(self):
         """What the scheduled action would take on this date, in its order."""
         Subscription = self.env["isp.subscription"].sudo().with_company(self.company_id)
+        Subscription.flush_model()
         rows = self.env.execute_query(
             SQL(
-                "SELECT id FROM isp_subscription WHERE company_id = %s AND "
-                "(state = %s OR (state = %s AND next_date <= %s)) ORDER BY id",
-                self.company_id.id,
-                engine.WAITING,
-                engine.ACTIVE,
-                self.date,
+                "SELECT id FROM isp_subscription WHERE %s ORDER BY id",
+                Subscription._isp_run_due(self.company_id, self.date),
             )
         )
         return Subscription.browse([row[0] for row in rows])
@@ -159,13 +157,13 @@ class IspRunPreview(models.TransientModel):
         runways = []
         for partner, partner_subs in subs.grouped("commercial_partner_id").items():
             core_subs = [
-                s._isp_core_subscription(terms_of(s).total) for s in partner_subs
+                (s.id, s._isp_core_subscription(terms_of(s))) for s in partner_subs
             ]
             runways.append(
                 {
                     "partner_id": partner.id,
                     "credit": float(credit_of[partner.id]),
-                    "runway_date": engine.credit_runway(
+                    "runway_date": forecast.runway(
                         credit_of[partner.id], core_subs, self.date, rounding
                     ),
                     "subscription_count": len(partner_subs),

@@ -1,10 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""The grant pipeline of a locked batch, step 1: plan.
-
-``_isp_plan`` fetches what the core needs in a few queries (credits, billing
-terms) and lets ``core.engine.CreditLedger`` decide each subscription once:
-grants with their billing instruction, skips, the new schedule. Step 2,
-executing the decisions, is ``isp_subscription_invoicing.py``.
+"""What a subscription's period costs and what its subscriber can pay: the
+one price road (``BillingTerms``), Odoo's credit, and the core's view of a
+subscription. The grant run (``isp_grant_run.py``), the screens and the
+portal all read money through these, so what they show is what a run decides.
 """
 
 from dataclasses import dataclass
@@ -33,49 +31,8 @@ class BillingTerms:
     credit_total: Decimal
 
 
-@dataclass(frozen=True)
-class GrantPlan:
-    """What the core decided for one locked subscription, with its terms."""
-
-    subscription: models.BaseModel
-    core: engine.Subscription
-    decision: engine.Decision
-    terms: BillingTerms
-
-    def changes_anything(self):
-        return self.decision.changes(self.core)
-
-
 class IspSubscription(models.Model):
     _inherit = "isp.subscription"
-
-    # ------------------------------------------------------------------
-    # 1. Plan: read everything the core needs, decide once
-    # ------------------------------------------------------------------
-    def _isp_plan(self, today):
-        """The GrantPlans of these subscriptions, and the errors of those
-        that cannot be billed (``{subscription: message}``).
-
-        Subscriptions are decided in the order of ``self`` (by id): each sees
-        the credit its subscriber's previous subscriptions left.
-        """
-        company = self.env.company
-        rounding = credit.to_decimal(company.currency_id.rounding)
-        ledger = engine.CreditLedger(self._isp_credits(company))
-        terms_of = self._isp_billing_terms_getter(company, today)
-        plans, errors = [], {}
-        for sub in self:
-            try:
-                sub._isp_check_billable()
-                terms = terms_of(sub)
-                core = sub._isp_core_subscription(terms.credit_total)
-                decision = ledger.decide(
-                    sub.commercial_partner_id.id, core, today, rounding
-                )
-                plans.append(GrantPlan(sub, core, decision, terms))
-            except Exception as exc:  # noqa: BLE001 - one bad record is skipped
-                errors[sub] = self._isp_error_text(exc)
-        return plans, errors
 
     def _isp_credits(self, company):
         """Prepaid credit of these subscriptions' subscribers, by partner id.
@@ -93,18 +50,23 @@ class IspSubscription(models.Model):
             partner.id: credit.available_credit(partner.credit) for partner in partners
         }
 
-    def _isp_core_subscription(self, total):
+    def _isp_core_subscription(self, terms, data_gb=None):
+        """The subscription as the core sees it, at ``terms`` (BillingTerms
+        of one period; an add-on pack passes its own terms and data)."""
         self.ensure_one()
         template = self.product_id.product_tmpl_id
+        if data_gb is None:
+            data_gb = units.normalize_data_limit(self.data_limit_gb) * self.quantity
         return engine.Subscription(
             mode=self.recurring_mode,
             state=self.state,
             rule=self._isp_rule(),
             anchor=self.recurrence_anchor or self.date_start,
             next_date=self.next_date or self.date_start,
-            total=total,
+            credit_total=terms.credit_total,
+            invoice_total=terms.total,
             invoice_policy=self.invoice_policy,
-            data_gb=units.normalize_data_limit(self.data_limit_gb) * self.quantity,
+            data_gb=data_gb,
             closing=template.isp_status == "retired"
             and template.isp_retire_policy == "close",
         )
@@ -246,6 +208,44 @@ class IspSubscription(models.Model):
             tuple(lines),
             credit.to_decimal(total),
             credit.to_decimal(credit_total),
+        )
+
+    def _isp_terms_of(self, product, day, quantity=None, price_unit=None, label=None):
+        """BillingTerms of one period of this subscription on ``product``
+        (a plan change, an add-on pack), at its price in the subscription's
+        currency unless ``price_unit`` says otherwise; ``label`` names the
+        first invoice line."""
+        self.ensure_one()
+        candidate = self.new(
+            {
+                "partner_id": self.partner_id.id,
+                "product_id": product.id,
+                "company_id": self.company_id.id,
+                "currency_id": self.currency_id.id,
+                "price_unit": self._isp_price_of(product, day)
+                if price_unit is None
+                else price_unit,
+                "quantity": self.quantity if quantity is None else quantity,
+                "unused_credit": 0.0,
+            }
+        )
+        fpos = self._isp_fiscal_position_getter(self.company_id)(
+            self.commercial_partner_id
+        )
+        terms = candidate._isp_billing_terms(fpos, self.company_id, day)
+        if label:
+            lines = (dict(terms.lines[0], name=label), *terms.lines[1:])
+            terms = BillingTerms(
+                terms.fiscal_position, lines, terms.total, terms.credit_total
+            )
+        return terms
+
+    def _isp_price_of(self, product, day):
+        """``product``'s price in this subscription's currency."""
+        self.ensure_one()
+        company = self.company_id
+        return company.currency_id._convert(
+            product.lst_price, self.currency_id, company, day
         )
 
     @api.model
