@@ -128,6 +128,40 @@ class TestQuantitiesAndCurrencies(CommercialCommon):
         self.assertAlmostEqual(sub.credit_missing, 0.01)
 
 
+    def test_a_foreign_currency_runway_warning_and_run_agree(self):
+        """20 EUR a week at 2 EUR per unit: 10.00 of the company's credit per
+        renewal. 25.00 pays Jan 5 and Jan 12, not Jan 19: the preview's
+        runway, the low-credit warning and the runs say the same."""
+        eur = self.setup_other_currency("EUR", rates=[("2020-01-01", 2.0)])
+        pricelist = self.env["product.pricelist"].create(
+            {"name": "EUR", "currency_id": eur.id, "company_id": self.company.id}
+        )
+        weekly = self._create_package(
+            "Weekly in EUR", price=10.0, recurrence="weekly", data_gb=5.0
+        )
+        partner = self._create_partner("Runway in EUR", credit=25.0)
+        order = self._order(partner, weekly, pricelist=pricelist)
+        order.action_confirm()
+        sub = order.isp_subscription_ids
+        self.assertEqual((sub.currency_id, sub.price_unit), (eur, 20.0))
+        self.run_cron(DAY)
+        preview = self.env["isp.run.preview"].create(
+            {"date": DAY, "company_id": self.company.id}
+        )
+        preview.action_compute()
+        runway = preview.runway_ids.filtered(lambda r: r.partner_id == partner)
+        self.assertEqual(runway.runway_date, date(2026, 1, 19))
+        self.company.isp_low_credit_days = 7
+        self.assertFalse(sub._isp_low_credit(DAY), "Jan 12 is paid")
+        self.run_cron(date(2026, 1, 12))
+        self.assertEqual(sub.state, "active")
+        warned = sub._isp_low_credit(date(2026, 1, 12))
+        self.assertEqual(list(warned), [sub])
+        self.assertAlmostEqual(float(warned[sub]), 5.0, msg="10.00 due, 5.00 left")
+        self.run_cron(date(2026, 1, 19))
+        self.assertEqual(sub.state, "waiting_credit", "the runway's day")
+        self.assertAlmostEqual(self.prepaid_credit(partner), 5.0)
+
 @tagged("post_install", "-at_install")
 class TestServiceLifecycle(CommercialCommon):
     def test_a_draft_service_cannot_be_sold_nor_subscribed_to(self):
