@@ -127,7 +127,6 @@ class TestQuantitiesAndCurrencies(CommercialCommon):
         self.assertEqual(sub.state, "waiting_credit", "20 EUR are 10.00 of credit")
         self.assertAlmostEqual(sub.credit_missing, 0.01)
 
-
     def test_a_foreign_currency_runway_warning_and_run_agree(self):
         """20 EUR a week at 2 EUR per unit: 10.00 of the company's credit per
         renewal. 25.00 pays Jan 5 and Jan 12, not Jan 19: the preview's
@@ -161,6 +160,7 @@ class TestQuantitiesAndCurrencies(CommercialCommon):
         self.run_cron(date(2026, 1, 19))
         self.assertEqual(sub.state, "waiting_credit", "the runway's day")
         self.assertAlmostEqual(self.prepaid_credit(partner), 5.0)
+
 
 @tagged("post_install", "-at_install")
 class TestServiceLifecycle(CommercialCommon):

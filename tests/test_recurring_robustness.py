@@ -23,9 +23,7 @@ class TestRobustness(IspCommon):
         broken.partner_id.property_account_receivable_id = self.company_data[
             "default_account_revenue"
         ]
-        with mute_logger(
-            "odoo.addons.isp_data_recurring.models.isp_grant_run"
-        ):
+        with mute_logger("odoo.addons.isp_data_recurring.models.isp_grant_run"):
             self.run_cron(date(2026, 1, 5))
         self.assertIn("receivable", broken.last_error)
         self.assertFalse(broken.grant_ids)
@@ -43,9 +41,7 @@ class TestRobustness(IspCommon):
         # Lock the period of one company's journal... simpler: a fiscal lock
         # date makes every posting fail, so all three are logged, none granted.
         self.company.sudo().fiscalyear_lock_date = date(2026, 12, 31)
-        with mute_logger(
-            "odoo.addons.isp_data_recurring.models.isp_grant_run"
-        ):
+        with mute_logger("odoo.addons.isp_data_recurring.models.isp_grant_run"):
             self.run_cron(date(2026, 1, 5))
         self.assertFalse(subs.grant_ids)
         self.assertTrue(all(subs.mapped("last_error")))
@@ -208,9 +204,7 @@ class TestSameWorldBothWays(IspCommon):
 
             with (
                 patch.object(Move, "action_post", refuse),
-                mute_logger(
-                    "odoo.addons.isp_data_recurring.models.isp_grant_run"
-                ),
+                mute_logger("odoo.addons.isp_data_recurring.models.isp_grant_run"),
             ):
                 self.run_cron(date(2026, 1, 5))
         else:
