@@ -26,7 +26,7 @@ class IrCron(models.Model):
         self._try_lock()
         cron, progress = (
             self.with_user(self.user_id)
-            .with_context({"lastcall": self.lastcall})
+            .with_context(lastcall=self.lastcall)
             ._add_progress()
         )
         result = cron.env["isp.subscription"]._cron_process_due()
