@@ -44,6 +44,9 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The tooling (isp_devtools) also when run without make's PYTHONPATH.
+if str(ROOT / "tools") not in sys.path:
+    sys.path.append(str(ROOT / "tools"))
 ADDON = "isp_data_recurring"
 PRICE = 5.0
 GRANT_CRON = f"{ADDON}.ir_cron_isp_grant_recurring_data"

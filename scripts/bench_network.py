@@ -16,6 +16,9 @@ import os
 import random
 from datetime import timedelta
 
+from isp_devtools import pgdb
+from isp_devtools.common import DEBIAN_RADDB, SCHEMA_SQL
+
 DELIVER_CRON = "isp_data_recurring.ir_cron_isp_deliver_network"
 IMPORT_CRON = "isp_data_recurring.ir_cron_isp_import_usage"
 SESSIONS_PER_USER = 10
@@ -24,19 +27,12 @@ GB = 10**9
 
 class NetworkScenarios:
     def __init__(self, bench, users):
-        from odoo.addons.isp_data_recurring.radius import pgdb
-
         self.bench = bench
         self.users = users
         self.pgdb = pgdb
         self.db = f"isp_bench_radius_{os.getpid()}"
 
     def available(self):
-        from odoo.addons.isp_data_recurring.radius.common import (
-            DEBIAN_RADDB,
-            SCHEMA_SQL,
-        )
-
         return os.path.isfile(os.path.join(DEBIAN_RADDB, SCHEMA_SQL))
 
     def run(self, only):

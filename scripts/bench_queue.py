@@ -29,24 +29,13 @@ from pathlib import Path
 
 from bench_network import NetworkScenarios
 
+from isp_devtools.odoo_server import OdooServer
+
 GRANT_CRON = "isp_data_recurring.ir_cron_isp_grant_recurring_data"
 DELIVER_CRON = "isp_data_recurring.ir_cron_isp_deliver_network"
 FAN_OUT = "isp_data_recurring.fan_out"
 JOBS_TIMEOUT = 3600
 RUNJOB = re.compile(r'"GET /queue_job/runjob\?[^"]*" \d+ - (\d+) ')
-
-
-def odoo_server():
-    """tests/odoo_server.py, loaded by its path: importing the addon's tests
-    package would import Odoo's test framework, which logs an error outside
-    tests."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parent.parent / "tests" / "odoo_server.py"
-    spec = importlib.util.spec_from_file_location("isp_odoo_server", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def cpu_times():
@@ -179,8 +168,6 @@ class QueueScenarios:
 
     # -- (8), (9) ---------------------------------------------------------------------
     def fanned_out(self, env, key, workers):
-        OdooServer = odoo_server().OdooServer  # noqa: N806 - a class
-
         label = f"({key}) grant+delivery, queue_job {workers} worker(s)"
         print(f"{label}: setup", flush=True)
         subs = self.setup(env, f"Fan{workers}")

@@ -3,7 +3,7 @@
 # command per demo subscriber.
 import os
 
-from odoo.addons.isp_data_recurring.radius.pgdb import build_dsn
+from isp_devtools.pgdb import build_dsn
 
 server = env.ref("isp_data_recurring.demo_radius_server", raise_if_not_found=False)  # noqa: F821
 if server:

@@ -22,6 +22,12 @@ ISP_CONF="$ISP_BUILD/odoo.conf"
 ISP_REPORTS="$ISP_BUILD/reports"
 ODOO_INSTALL_GUIDE="https://www.odoo.com/documentation/18.0/administration/on_premise.html"
 export ISP_ROOT ISP_ADDON ISP_BUILD ISP_CONF
+# Test and developer tooling (tools/isp_devtools: fixtures, the FreeRADIUS
+# launcher, ...) lives outside the addon, which never imports it.
+case ":${PYTHONPATH:-}:" in
+*":$ISP_ROOT/tools:"*) ;;
+*) export PYTHONPATH="$ISP_ROOT/tools${PYTHONPATH:+:$PYTHONPATH}" ;;
+esac
 
 _isp_say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 _isp_err() { printf 'ERROR: %s\n' "$*" >&2; }
@@ -210,7 +216,8 @@ isp_test() {
 # --- make radius ---------------------------------------------------------------
 # A FreeRADIUS on 127.0.0.1 answering from the database RADIUS_DB (created with
 # FreeRADIUS's schema when missing): RADIUS_AUTH_PORT, RADIUS_ACCT_PORT and
-# RADIUS_SECRET as in radius/README.md. In the foreground, or with `start` in
+# RADIUS_SECRET as in radius/README.md (tools/isp_devtools/launcher.py, on the
+# overlay radius/raddb). In the foreground, or with `start` in
 # the background (its pid and log in .build/radius/).
 isp_radius() {
     if ! command -v freeradius >/dev/null; then
@@ -220,7 +227,7 @@ isp_radius() {
     cd "$ISP_ROOT" || return 1
     if [ "${1:-}" = start ]; then
         mkdir -p "$ISP_BUILD/radius"
-        "$ISP_PY" -m radius.launcher --workdir "$ISP_BUILD/radius/run" \
+        "$ISP_PY" -m isp_devtools.launcher --workdir "$ISP_BUILD/radius/run" \
             >"$ISP_BUILD/radius/launcher.log" 2>&1 &
         echo $! >"$ISP_BUILD/radius/pid"
         sleep 3
@@ -231,7 +238,7 @@ isp_radius() {
         _isp_say "FreeRADIUS on 127.0.0.1:${RADIUS_AUTH_PORT:-1812}/${RADIUS_ACCT_PORT:-1813}, database ${RADIUS_DB:-isp_radius} (log: .build/radius/launcher.log)"
         return 0
     fi
-    "$ISP_PY" -m radius.launcher "$@"
+    "$ISP_PY" -m isp_devtools.launcher "$@"
 }
 
 isp_radius_stop() {

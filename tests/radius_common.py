@@ -17,8 +17,9 @@ from datetime import timedelta
 from odoo import fields
 
 from odoo.addons.isp_data_recurring.radius import coa
-from odoo.addons.isp_data_recurring.radius.launcher import RadiusServer
-from odoo.addons.isp_data_recurring.radius.pgdb import drop_database
+
+from isp_devtools.launcher import RadiusServer
+from isp_devtools.pgdb import drop_database
 
 from .common import IspCommon, run_job
 

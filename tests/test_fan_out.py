@@ -19,7 +19,8 @@ from odoo.tools import SQL, mute_logger
 from odoo.addons.isp_data_recurring.models.isp_fan_out import FAN_OUT_PARAM
 from odoo.addons.queue_job import jobrunner
 
-from .odoo_server import OdooServer
+from isp_devtools.odoo_server import OdooServer
+
 from .real_cursors import DAY, ENGINE_LOGGER, RealCursorCase, cron, run_together
 
 JOBS_TIMEOUT = 300

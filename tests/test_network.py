@@ -10,7 +10,8 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.isp_data_recurring.models.isp_fan_out import FAN_OUT_PARAM
-from odoo.addons.isp_data_recurring.radius.pgdb import build_dsn
+
+from isp_devtools.pgdb import build_dsn
 
 from .common import perform_jobs, run_job
 from .radius_common import DELIVER_CRON, GB, RadiusCase

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""A real Odoo server, with queue_job's job runner, for the fan-out tests.
+"""A real Odoo server, with queue_job's job runner, for the fan-out tests and
+the bench's rows (8) and (9).
 
 The jobs of the fan-out are run by queue_job as in production: its runner
 (a thread of the server, or a process of its own with ``--workers``) takes the

@@ -1,22 +1,20 @@
 #!/usr/bin/env python3
 """Run a private FreeRADIUS 3 that answers from the PostgreSQL database Odoo writes.
 
-Plain Python (standard library + psycopg2, imported lazily); no Odoo import.
-
     with RadiusServer(db="isp_radius_test") as srv:   # free loopback ports
-        conn = psycopg2.connect(srv.dsn)                # write radcheck/radreply
+        conn = srv.connect()                            # write radcheck/radreply
         accepted, reply = srv.radtest("alice", "secret")
         srv.send_accounting({"Acct-Status-Type": "Start", ...})
 
-CLI (foreground, Ctrl-C or SIGTERM stops it):
+CLI (foreground, Ctrl-C or SIGTERM stops it): ``make radius``, which runs
 
-    python3 -m radius.launcher [--debug]   (from the repository root)
+    python3 -m isp_devtools.launcher [--debug] [--workdir DIR]   (tools/ on PYTHONPATH)
 
 knobs: RADIUS_DB (isp_radius), RADIUS_AUTH_PORT (1812), RADIUS_ACCT_PORT (1813),
 RADIUS_SECRET (testing123), PGHOST/PGPORT/PGUSER/PGPASSWORD.
 
 The server is Debian's /etc/freeradius/3.0 copied into a private folder, with
-the overlay of radius/raddb/ on top (see radius/README.md).
+the addon's overlay radius/raddb/ on top (see radius/README.md).
 """
 
 from __future__ import annotations
@@ -34,42 +32,17 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import psycopg2
+
+from .client import radtest, send_accounting, status_server
 from .common import (
     DEBIAN_RADDB,
     INSTALL_HINT,
     OVERLAY_DIR,
     FreeradiusNotInstalled,
     RadiusError,
-    RadiusTimeout,
 )
-from .pgdb import _pg_params, _psycopg2, build_dsn, drop_database, ensure_database
-from .radclient import (
-    parse_radclient_output,
-    radclient,
-    radtest,
-    send_accounting,
-    status_server,
-)
-
-__all__ = [
-    "DEBIAN_RADDB",
-    "INSTALL_HINT",
-    "FreeradiusNotInstalled",
-    "RadiusError",
-    "RadiusServer",
-    "RadiusTimeout",
-    "build_dsn",
-    "drop_database",
-    "ensure_database",
-    "find_freeradius",
-    "free_udp_port",
-    "main",
-    "parse_radclient_output",
-    "radclient",
-    "radtest",
-    "send_accounting",
-    "status_server",
-]
+from .pgdb import build_dsn, ensure_database, pg_params
 
 # Files of the overlay in which @WORD@ placeholders are filled in.
 _PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
@@ -192,7 +165,7 @@ class RadiusServer:
         self._auth_port = int(auth_port)
         self._acct_port = int(acct_port)
         self._secret = secret
-        self._pg = _pg_params(pg_host, pg_port, pg_user, pg_password)
+        self._pg = pg_params(pg_host, pg_port, pg_user, pg_password)
         self._workdir_arg = Path(workdir) if workdir else None
         self.keep_workdir = keep_workdir or workdir is not None
         self.debug = debug
@@ -371,21 +344,19 @@ class RadiusServer:
 
     # -- test helpers bound to this server ----------------------------------
     def radtest(self, user, password, **kw) -> tuple[bool, list[tuple[str, str]]]:
-        kw.setdefault("raddb", self.raddb)
         return radtest(
             user, password, host=self.host, port=self._auth_port,
             secret=self._secret, **kw,
         )  # fmt: skip
 
-    def send_accounting(self, attrs, **kw) -> str:
-        kw.setdefault("raddb", self.raddb)
+    def send_accounting(self, attrs) -> str:
         return send_accounting(
-            attrs, host=self.host, port=self._acct_port, secret=self._secret, **kw
+            attrs, host=self.host, port=self._acct_port, secret=self._secret
         )
 
     def connect(self):
         """A psycopg2 connection to the RADIUS database."""
-        return _psycopg2().connect(self.dsn)
+        return psycopg2.connect(self.dsn)
 
 
 # ---------------------------------------------------------------------- CLI
