@@ -25,9 +25,12 @@ without demo data, then times, for the same N:
    queue_job's jobs on a real Odoo server with 1 worker (8) and 2 workers (9).
 
 The data (subscribers, payments, subscriptions) is created before each timer
-starts, in batched creates, and committed. The SQL queries of every cursor
-are counted (``odoo.sql_db.sql_counter``). The database is dropped at the end
-unless ``--keep`` is given.
+starts, in batches, by the fixtures the tests use (tools/isp_devtools/
+fixtures.py: payments posted, subscriptions started by ``action_activate``),
+and committed. The scheduled actions run as in the tests (``run_cron``, a
+commit between calls). The SQL queries of every cursor are counted
+(``odoo.sql_db.sql_counter``). The database is dropped at the end unless
+``--keep`` is given.
 
 The Odoo configuration file is ``--config``, else $ODOO_RC, else
 .build/odoo.conf (written by scripts/odoo_env.sh). Its addons path must hold
@@ -49,8 +52,6 @@ if str(ROOT / "tools") not in sys.path:
     sys.path.append(str(ROOT / "tools"))
 ADDON = "isp_data_recurring"
 PRICE = 5.0
-GRANT_CRON = f"{ADDON}.ir_cron_isp_grant_recurring_data"
-NOTIFY_CRON = f"{ADDON}.ir_cron_isp_send_notifications"
 
 
 def parse_args():
@@ -151,6 +152,10 @@ def cpu_parallelism(seconds=2.0):
 
 class Bench:
     def __init__(self, registry, n, email, network_n=10000, queue_n=2000):
+        from isp_devtools import fixtures
+
+        # The fixtures and the cron runner of the tests.
+        self.fx = fixtures
         self.registry = registry
         self.n = n
         self.network_n = network_n
@@ -189,35 +194,6 @@ class Bench:
 
         return api.Environment(cr, SUPERUSER_ID, {})
 
-    def today(self, env):
-        company = env.company
-        return env["isp.subscription"]._isp_today(company)
-
-    def run_cron(self, env, xmlid):
-        """Run a scheduled action as Odoo's cron worker does: ``_run_job``
-        (one progress record per call, a commit between calls), again while
-        it ends partially done. Returns how many records the calls did."""
-        cron = env.ref(xmlid)
-        env.cr.commit()
-        job = {
-            "id": cron.id,
-            "cron_name": cron.cron_name,
-            "ir_actions_server_id": cron.ir_actions_server_id.id,
-            "user_id": cron.user_id.id,
-            "lastcall": cron.lastcall,
-            "timed_out_counter": 0,
-        }
-        first = env["ir.cron.progress"].search([], order="id desc", limit=1).id or 0
-        env.cr.commit()
-        while type(env["ir.cron"])._run_job(job) == "partially done":
-            pass
-        env.cr.commit()  # a new snapshot: the job's commits become visible
-        env.invalidate_all()
-        progress = env["ir.cron.progress"].search(
-            [("cron_id", "=", cron.id), ("id", ">", first)]
-        )
-        return sum(progress.mapped("done"))
-
     def timed(self, label, cr, work):
         """Run ``work()``, record wall time and the queries of every cursor."""
         import odoo.sql_db
@@ -242,74 +218,25 @@ class Bench:
         print(f"  {label}: {rows} rows in {wall:.1f}s", flush=True)
         return wall
 
+    def run_cron(self, env, xmlid):
+        """A scheduled action to the end, a commit between its calls, as the
+        cron worker runs it; how many records it did."""
+        return self.fx.run_cron(env, xmlid, commit=True)
+
     # -- data setup (not timed) -------------------------------------------------
     def create_partners(self, env, prefix, count):
-        vals = [{"name": f"{prefix} {i:06d}"} for i in range(count)]
+        names = [f"{prefix} {i:06d}" for i in range(count)]
+        emails = ()
         if self.email:
-            for i, values in enumerate(vals):
-                values["email"] = f"{prefix.lower().replace(' ', '.')}.{i}@example.com"
-        return env["res.partner"].create(vals)
-
-    def create_payments(self, env, partners, amount, day):
-        from odoo.tools import split_every
-
-        journal = env["account.journal"].search(
-            [("type", "=", "bank"), ("company_id", "=", env.company.id)], limit=1
-        )
-        payments = env["account.payment"]
-        # Chunks: one batched create and post of 10,000 payments is far slower
-        # than twenty of 500 (this is setup, not what is measured).
-        for chunk in split_every(500, partners):
-            batch = env["account.payment"].create(
-                [
-                    {
-                        "payment_type": "inbound",
-                        "partner_type": "customer",
-                        "partner_id": partner.id,
-                        "amount": amount,
-                        "date": day,
-                        "journal_id": journal.id,
-                    }
-                    for partner in chunk
-                ]
-            )
-            batch.action_post()
-            payments |= batch
-        return payments
+            slug = prefix.lower().replace(" ", ".")
+            emails = [f"{slug}.{i}@example.com" for i in range(count)]
+        return self.fx.Fixtures(env).partners(names, emails)
 
     def create_package(self, env, name, mode, policy="posted"):
-        from odoo import Command
-
-        return (
-            env["product.template"]
-            .create(
-                {
-                    "name": name,
-                    "type": "service",
-                    "isp_is_service": True,
-                    "isp_recurrence": "monthly",
-                    "isp_status": "active",
-                    "isp_recurring_mode": mode,
-                    "isp_invoice_policy": policy,
-                    "isp_data_limit_gb": 10.0,
-                    "list_price": PRICE,
-                    "taxes_id": [Command.clear()],
-                    "company_id": env.company.id,
-                }
-            )
-            .product_variant_id
+        """A monthly package of 10 GB at PRICE."""
+        return self.fx.Fixtures(env).package(
+            name, PRICE, "monthly", data_gb=10.0, mode=mode, policy=policy
         )
-
-    def create_subscriptions(self, env, partners, product, day):
-        subs = env["isp.subscription"].create(
-            [
-                {"partner_id": partner.id, "product_id": product.id, "date_start": day}
-                for partner in partners
-            ]
-        )
-        # What action_activate does, in one write.
-        subs.write({"state": "active", "recurrence_anchor": day, "next_date": day})
-        return subs
 
     # -- scenarios ----------------------------------------------------------------
     def baseline(self):
@@ -318,7 +245,7 @@ class Bench:
         print("(1) baseline: setup", flush=True)
         with self.cursor() as cr:
             env = self.env(cr)
-            day = self.today(env)
+            day = self.fx.today(env)
             product = env["product.product"].create(
                 {
                     "name": "Plain service",
@@ -328,7 +255,7 @@ class Bench:
                 }
             )
             partners = self.create_partners(env, "Baseline", self.n)
-            payments = self.create_payments(env, partners, 2 * PRICE, day)
+            payments = self.fx.Fixtures(env).top_up(partners, 2 * PRICE, day)
             cr.commit()
             env.invalidate_all()
 
@@ -374,17 +301,18 @@ class Bench:
         print(f"{label}: setup", flush=True)
         with self.cursor() as cr:
             env = self.env(cr)
-            day = self.today(env)
+            day = self.fx.today(env)
             product = self.create_package(env, f"{prefix} plan", mode, policy)
             partners = self.create_partners(env, prefix, self.n)
+            fixtures = self.fx.Fixtures(env)
             if credit:
-                self.create_payments(env, partners, credit, day)
-            subs = self.create_subscriptions(env, partners, product, day)
+                fixtures.top_up(partners, credit, day)
+            subs = fixtures.subscribe(partners, product, day)
             cr.commit()
             env.invalidate_all()
 
             def work():
-                done = self.run_cron(env, GRANT_CRON)
+                done = self.run_cron(env, self.fx.GRANT_CRON)
                 assert done == self.n, f"processed {done} of {self.n}"
                 return done
 
@@ -393,7 +321,7 @@ class Bench:
             if self.email and credit:
 
                 def send():
-                    return self.run_cron(env, NOTIFY_CRON)
+                    return self.run_cron(env, self.fx.NOTIFY_CRON)
 
                 # The grant job only marks e-mails; this is their own job.
                 self.timed(f"{label[:3]} e-mails, notification job", cr, send)
@@ -507,6 +435,8 @@ def main():
         with registry.cursor() as cr:
             from odoo import SUPERUSER_ID, api
 
+            from isp_devtools.fixtures import batch_size
+
             env = api.Environment(cr, SUPERUSER_ID, {})
             module = env["ir.module.module"].search([("name", "=", ADDON)])
             if module.state != "installed":
@@ -517,7 +447,7 @@ def main():
                 env["ir.config_parameter"].set_param(
                     "isp_data_recurring.batch_size", args.batch_size
                 )
-            batch = env["isp.subscription"]._isp_batch_size()
+            batch = batch_size(env)
         print(
             f"installed in {time.perf_counter() - started:.0f}s; engine batch size "
             f"{batch}; subscriber e-mails {'off' if args.no_email else 'on'}",

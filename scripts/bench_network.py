@@ -16,11 +16,9 @@ import os
 import random
 from datetime import timedelta
 
-from isp_devtools import pgdb
+from isp_devtools import fixtures, pgdb
 from isp_devtools.common import DEBIAN_RADDB, SCHEMA_SQL
 
-DELIVER_CRON = "isp_data_recurring.ir_cron_isp_deliver_network"
-IMPORT_CRON = "isp_data_recurring.ir_cron_isp_import_usage"
 SESSIONS_PER_USER = 10
 GB = 10**9
 
@@ -53,37 +51,23 @@ class NetworkScenarios:
             self.pgdb.drop_database(self.db)
 
     def setup(self, env):
-        """N running subscriptions on a RADIUS server, each with its grant of
-        10 GB for the period of today (created directly: this is setup)."""
+        """N subscriptions activated on a RADIUS server, which knows their
+        accounts, each with its grant of 10 GB for the period of today."""
         print("(5)(6) network: setup", flush=True)
         server = env["isp.radius.server"].create(
             {"name": "Bench RADIUS", "dsn": self.pgdb.build_dsn(self.db)}
         )
         product = self.bench.create_package(env, "Network plan", "credit")
         partners = self.bench.create_partners(env, "Net", self.users)
-        day = self.bench.today(env)
-        subs = env["isp.subscription"].create(
-            [
-                {
-                    "partner_id": partner.id,
-                    "product_id": product.id,
-                    "date_start": day,
-                    "network_username": f"bench-{i:06d}",
-                    "network_password": f"pw-{i:06d}",
-                }
-                for i, partner in enumerate(partners)
-            ]
-        )
-        end = day + timedelta(days=29)
-        subs.write(
-            {
-                "state": "active",
-                "recurrence_anchor": day,
-                "next_date": end + timedelta(days=1),
-                "valid_until": end,
-            }
-        )
+        day = fixtures.today(env)
+        subs = fixtures.Fixtures(env).subscribe(partners, product, day)
         assert set(subs.mapped("radius_server_id")) == {server}
+        # Their activation's events, delivered as the job that runs every
+        # minute would have long before a grant run.
+        self.bench.run_cron(env, fixtures.DELIVER_CRON)
+        # The period's grants, created directly: granting is what (2) times.
+        end = day + timedelta(days=29)
+        subs.write({"next_date": end + timedelta(days=1), "valid_until": end})
         env["isp.data.grant"].create(
             [
                 {
@@ -103,16 +87,19 @@ class NetworkScenarios:
         return subs
 
     def deliver(self, env, subs):
-        subs._isp_network_sync()
+        fixtures.network_sync(subs)
         env.cr.commit()
 
         def work():
-            done = self.bench.run_cron(env, DELIVER_CRON)
+            done = self.bench.run_cron(env, fixtures.DELIVER_CRON)
             assert done == len(subs), f"delivered {done} of {len(subs)}"
             return done
 
         self.bench.timed("(5) RADIUS delivery", env.cr, work)
-        with self.server._isp_connect() as connection, connection.cursor() as pg:
+        with (
+            fixtures.radius_connection(self.server) as connection,
+            connection.cursor() as pg,
+        ):
             pg.execute("SELECT count(DISTINCT username) FROM radcheck")
             users = pg.fetchone()[0]
         print(f"  {users} accounts in radcheck", flush=True)
@@ -133,7 +120,10 @@ class NetworkScenarios:
                 )
         from psycopg2.extras import execute_values
 
-        with self.server._isp_connect() as connection, connection.cursor() as pg:
+        with (
+            fixtures.radius_connection(self.server) as connection,
+            connection.cursor() as pg,
+        ):
             execute_values(
                 pg,
                 "INSERT INTO radacct (acctsessionid, acctuniqueid, username, "
@@ -145,7 +135,7 @@ class NetworkScenarios:
             )
 
         def work():
-            self.bench.run_cron(env, IMPORT_CRON)
+            self.bench.run_cron(env, fixtures.IMPORT_CRON)
             return len(rows)
 
         self.bench.timed("(6) usage import (radacct rows)", env.cr, work)

@@ -29,10 +29,9 @@ from pathlib import Path
 
 from bench_network import NetworkScenarios
 
+from isp_devtools import fixtures
 from isp_devtools.odoo_server import OdooServer
 
-GRANT_CRON = "isp_data_recurring.ir_cron_isp_grant_recurring_data"
-DELIVER_CRON = "isp_data_recurring.ir_cron_isp_deliver_network"
 FAN_OUT = "isp_data_recurring.fan_out"
 JOBS_TIMEOUT = 3600
 RUNJOB = re.compile(r'"GET /queue_job/runjob\?[^"]*" \d+ - (\d+) ')
@@ -89,33 +88,25 @@ class QueueScenarios:
     def setup(self, env, prefix):
         """N due credit-based subscriptions, with credit, on the server."""
         print(f"  setup: {self.n} subscriptions", flush=True)
-        day = self.bench.today(env)
+        day = fixtures.today(env)
         product = self.bench.create_package(env, f"{prefix} plan", "credit")
         product.isp_site_id = self.site
         partners = self.bench.create_partners(env, prefix, self.n)
-        self.bench.create_payments(env, partners, 2 * self.price, day)
-        subs = env["isp.subscription"].create(
-            [
-                {
-                    "partner_id": partner.id,
-                    "product_id": product.id,
-                    "date_start": day,
-                    "network_username": f"{prefix.lower()}-{i:06d}",
-                    "network_password": f"pw-{i:06d}",
-                }
-                for i, partner in enumerate(partners)
-            ]
-        )
-        subs.write({"state": "active", "recurrence_anchor": day, "next_date": day})
+        setup = fixtures.Fixtures(env)
+        setup.top_up(partners, 2 * self.price, day)
+        subs = setup.subscribe(partners, product, day)
         # The waiting subscribers of the earlier scenarios ((4)) would be
         # retried by every run: out of the way, so that each row times its
         # own N and nothing else.
         env.cr.execute(
             "UPDATE isp_subscription SET state = 'closed' "
-            "WHERE state = 'waiting' AND id NOT IN %s",
+            "WHERE state = 'waiting_credit' AND id NOT IN %s",
             (tuple(subs.ids),),
         )
         assert set(subs.mapped("radius_server_id")) == {self.server}
+        # Their activation's events, delivered as the job that runs every
+        # minute would have long before the run.
+        self.bench.run_cron(env, fixtures.DELIVER_CRON)
         env.cr.commit()
         env.invalidate_all()
         autovacuum = self.bench.settle()
@@ -151,10 +142,10 @@ class QueueScenarios:
     def grant_and_deliver(self, env, wait=None):
         """Both scheduled actions; ``wait(kind)`` after each, until the
         jobs they enqueued are done."""
-        granted = self.bench.run_cron(env, GRANT_CRON)
+        granted = self.bench.run_cron(env, fixtures.GRANT_CRON)
         if wait:
             wait("grant")
-        delivered = self.bench.run_cron(env, DELIVER_CRON)
+        delivered = self.bench.run_cron(env, fixtures.DELIVER_CRON)
         if wait:
             wait("deliver")
         assert granted == self.n, granted

@@ -3,44 +3,11 @@ from datetime import date
 
 from odoo import Command
 from odoo.tests import new_test_user
-from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.queue_job.job import Job
 
-GRANT_CRON = "isp_data_recurring.ir_cron_isp_grant_recurring_data"
-REMIND_CRON = "isp_data_recurring.ir_cron_isp_remind_waiting"
-NOTIFY_CRON = "isp_data_recurring.ir_cron_isp_send_notifications"
-# A run that is still not done after this many calls is a bug, not a load.
-MAX_CALLS = 1000
-
-
-def run_job(env, xmlid, method, commit=False, **kwargs):
-    """Run a scheduled action's method as ``ir.cron._run_job`` does.
-
-    Each call gets its progress record and the run's ``lastcall``; the job is
-    called again while it reports work done and work remaining. With
-    ``commit`` (real cursors only), the cursor commits around each call, as
-    the cron worker does. Returns how many records the calls reported done.
-    """
-    cron = env.ref(xmlid)
-    env.flush_all()
-    lastcall = env.execute_query(SQL("SELECT clock_timestamp() AT TIME ZONE 'UTC'"))
-    cron = cron.with_context(lastcall=lastcall[0][0])
-    model = env[cron.model_id.model]
-    done = 0
-    for _call in range(MAX_CALLS):
-        cron_in_run, progress = cron._add_progress()
-        if commit:
-            env.cr.commit()
-        getattr(model.with_context(**cron_in_run.env.context), method)(**kwargs)
-        env.flush_all()
-        if commit:
-            env.cr.commit()
-        done += progress.done
-        if not progress.done or not progress.remaining:
-            return done
-    raise AssertionError(f"{method} still reports work after {MAX_CALLS} calls")
+from isp_devtools.fixtures import GRANT_CRON, Fixtures, run_cron
 
 
 def perform_jobs(env, jobs):
@@ -68,6 +35,8 @@ class IspCommon(AccountTestInvoicingCommon):
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.company_data["company"]
         cls.currency = cls.company.currency_id
+        cls.bank_journal = cls.company_data["default_journal_bank"]
+        cls.fixtures = Fixtures(cls.env, cls.company, cls.bank_journal)
         cls.site = cls.env["isp.site"].create(
             {"name": "Test POP", "code": "POP-T1", "company_id": cls.company.id}
         )
@@ -78,7 +47,6 @@ class IspCommon(AccountTestInvoicingCommon):
         cls.monthly_10gb = cls._create_package(
             "Monthly 10 GB", price=10.0, recurrence="monthly", data_gb=10.0
         )
-        cls.bank_journal = cls.company_data["default_journal_bank"]
         cls.manager = new_test_user(
             cls.env,
             login="isp_manager",
@@ -99,25 +67,18 @@ class IspCommon(AccountTestInvoicingCommon):
         policy="posted",
         taxes=None,
     ):
-        template = cls.env["product.template"].create(
-            {
-                "name": name,
-                "type": "service",
-                "isp_is_service": True,
-                "isp_status": "active",
-                "isp_category_id": cls.category.id,
-                "isp_site_id": cls.site.id,
-                "list_price": price,
-                "taxes_id": [Command.set(taxes.ids if taxes else [])],
-                "isp_data_limit_gb": data_gb,
-                "isp_recurrence": recurrence,
-                "isp_recurrence_interval": interval,
-                "isp_recurring_mode": mode,
-                "isp_invoice_policy": policy,
-                "company_id": cls.company.id,
-            }
+        return cls.fixtures.package(
+            name,
+            price,
+            recurrence,
+            data_gb,
+            interval,
+            mode,
+            policy,
+            taxes,
+            isp_category_id=cls.category.id,
+            isp_site_id=cls.site.id,
         )
-        return template.product_variant_id
 
     @classmethod
     def _create_installation(cls):
@@ -138,47 +99,20 @@ class IspCommon(AccountTestInvoicingCommon):
 
     @classmethod
     def _create_partner(cls, name="Subscriber", credit=0.0, when=date(2026, 1, 1)):
-        partner = cls.env["res.partner"].create(
-            {"name": name, "email": "s@example.com"}
-        )
+        partner = cls.fixtures.partners([name], ["s@example.com"])
         if credit:
             cls._top_up(partner, credit, when)
         return partner
 
     @classmethod
     def _top_up(cls, partner, amount, when=date(2026, 1, 1)):
-        payment = cls.env["account.payment"].create(
-            {
-                "payment_type": "inbound",
-                "partner_type": "customer",
-                "partner_id": partner.id,
-                "amount": amount,
-                "date": when,
-                "journal_id": cls.bank_journal.id,
-                "company_id": cls.company.id,
-            }
-        )
-        payment.action_post()
-        return payment
+        return cls.fixtures.top_up(partner, amount, when)
 
     @classmethod
     def _subscribe(
         cls, partner, product, start=date(2026, 1, 5), activate=True, **vals
     ):
-        sub = cls.env["isp.subscription"].create(
-            dict(
-                {
-                    "partner_id": partner.id,
-                    "product_id": product.id,
-                    "date_start": start,
-                    "company_id": cls.company.id,
-                },
-                **vals,
-            )
-        )
-        if activate:
-            sub.action_activate()
-        return sub
+        return cls.fixtures.subscribe(partner, product, start, activate, **vals)
 
     def prepaid_credit(self, partner):
         """The subscriber's prepaid credit, as Odoo accounting computes it."""
@@ -187,4 +121,4 @@ class IspCommon(AccountTestInvoicingCommon):
 
     def run_cron(self, day):
         """One run of "ISP: grant recurring data" on ``day``."""
-        return run_job(self.env, GRANT_CRON, "_cron_process_due", date_ref=day)
+        return run_cron(self.env, GRANT_CRON, date_ref=day)

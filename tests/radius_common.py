@@ -18,13 +18,12 @@ from odoo import fields
 
 from odoo.addons.isp_data_recurring.radius import coa
 
+from isp_devtools.fixtures import DELIVER_CRON, IMPORT_CRON, run_cron
 from isp_devtools.launcher import RadiusServer
 from isp_devtools.pgdb import drop_database
 
-from .common import IspCommon, run_job
+from .common import IspCommon
 
-DELIVER_CRON = "isp_data_recurring.ir_cron_isp_deliver_network"
-IMPORT_CRON = "isp_data_recurring.ir_cron_isp_import_usage"
 NAS_SECRET = "nas-secret"
 GB = 10**9
 
@@ -147,10 +146,10 @@ class RadiusCase(IspCommon):
 
     # -- the Odoo side --------------------------------------------------------
     def deliver(self):
-        return run_job(self.env, DELIVER_CRON, "_cron_deliver")
+        return run_cron(self.env, DELIVER_CRON)
 
     def import_usage(self):
-        return run_job(self.env, IMPORT_CRON, "_cron_import_usage")
+        return run_cron(self.env, IMPORT_CRON)
 
     def subscriber(self, name, credit, product=None, start=None):
         """A running subscription of ``product`` (weekly 5 GB), granted for

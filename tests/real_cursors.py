@@ -20,12 +20,17 @@ from unittest.mock import patch
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase
 
-from odoo.addons.isp_data_recurring.models import isp_subscription_runner
-
-from .common import GRANT_CRON, run_job
+from isp_devtools.fixtures import (
+    GRANT_CRON,
+    MODELS_LOGGER,
+    PROCESS_LOCKED,
+    Fixtures,
+    run_cron,
+)
 
 BATCH_PARAM = "isp_data_recurring.batch_size"
-ENGINE_LOGGER = "odoo.addons.isp_data_recurring.models.isp_subscription_runner"
+# Where a failed subscriber is logged: the tests that expect one mute it.
+ENGINE_LOGGER = MODELS_LOGGER
 DAY = date(2026, 1, 5)
 THREAD_TIMEOUT = 600
 
@@ -78,24 +83,16 @@ class CommittedWorld:
                 self.batch_size_changed = True
             params.set_param(BATCH_PARAM, str(size))
 
+    def fixtures(self, env):
+        return Fixtures(env, self.company(env))
+
     def create_package(self, price=5.0, recurrence="weekly"):
         with self.registry.cursor() as cr:
-            env = self.env(cr)
-            template = env["product.template"].create(
-                {
-                    "name": f"Concurrency plan {self.tag}",
-                    "type": "service",
-                    "isp_is_service": True,
-                    "isp_recurrence": recurrence,
-                    "isp_status": "active",
-                    "isp_recurring_mode": "credit",
-                    "list_price": price,
-                    "taxes_id": [(6, 0, [])],
-                    "company_id": self.company(env).id,
-                }
+            product = self.fixtures(self.env(cr)).package(
+                f"Concurrency plan {self.tag}", price, recurrence
             )
-            self.template_ids.append(template.id)
-            return template.product_variant_id.id
+            self.template_ids.append(product.product_tmpl_id.id)
+            return product.id
 
     def create_partners(self, amounts, when=DAY):
         """One subscriber per credit amount; a posted payment makes the credit.
@@ -103,69 +100,25 @@ class CommittedWorld:
         Subscribers have no e-mail address: no mail is queued.
         """
         with self.registry.cursor() as cr:
-            env = self.env(cr)
-            company = self.company(env)
-            partners = env["res.partner"].create(
-                [{"name": f"Race {self.tag} {i:04d}"} for i in range(len(amounts))]
+            fixtures = self.fixtures(self.env(cr))
+            partners = fixtures.partners(
+                [f"Race {self.tag} {i:04d}" for i in range(len(amounts))]
             )
             self.partner_ids += partners.ids
-            journal = env["account.journal"].search(
-                [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
-            )
-            payments = env["account.payment"].create(
-                [
-                    {
-                        "payment_type": "inbound",
-                        "partner_type": "customer",
-                        "partner_id": partner.id,
-                        "amount": amount,
-                        "date": when,
-                        "journal_id": journal.id,
-                        "company_id": company.id,
-                    }
-                    for partner, amount in zip(partners, amounts, strict=True)
-                    if amount
-                ]
-            )
-            payments.action_post()
+            fixtures.top_up(partners, amounts, when)
             return partners.ids
 
     def top_up(self, env, partner_id, amount, when):
-        company = self.company(env)
-        journal = env["account.journal"].search(
-            [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
-        )
-        payment = env["account.payment"].create(
-            {
-                "payment_type": "inbound",
-                "partner_type": "customer",
-                "partner_id": partner_id,
-                "amount": amount,
-                "date": when,
-                "journal_id": journal.id,
-                "company_id": company.id,
-            }
-        )
-        payment.action_post()
-        return payment
+        return self.fixtures(env).top_up([partner_id], amount, when)
 
     def subscribe(self, partner_ids, product_id, start=DAY):
         """One running subscription per partner id, in the order given."""
         with self.registry.cursor() as cr:
-            env = self.env(cr)
-            subs = env["isp.subscription"].create(
-                [
-                    {
-                        "partner_id": partner_id,
-                        "product_id": product_id,
-                        "date_start": start,
-                        "company_id": self.company(env).id,
-                    }
-                    for partner_id in partner_ids
-                ]
+            return (
+                self.fixtures(self.env(cr))
+                .subscribe(partner_ids, product_id, start)
+                .ids
             )
-            subs.action_activate()
-            return subs.ids
 
     # -- what is in the database now (fresh cursor) ---------------------------
     def state(self):
@@ -342,29 +295,31 @@ def start_thread(registry, name, uid, job):
 
 
 class HoldLocks:
-    """Make one thread stop inside ``_isp_process_locked``, its locks held.
+    """Make one thread stop in the step that processes a locked batch
+    (``PROCESS_LOCKED``), its locks held.
 
     The thread named ``holder`` processes its subscriptions, then waits (its
     transaction open, its row locks held, nothing committed) until
-    ``release()``.
+    ``release()``. The patch is on the registry's class of isp.subscription,
+    whichever file defines the step.
     """
 
-    def __init__(self, holder):
+    def __init__(self, registry, holder):
         self.holder = holder
         self.holding = threading.Event()
         self.released = threading.Event()
-        runner = isp_subscription_runner.IspSubscription
-        original = runner._isp_process_locked
+        model = registry["isp.subscription"]
+        original = getattr(model, PROCESS_LOCKED)
         hold = self
 
-        def _isp_process_locked(subs, today):
-            result = original(subs, today)
+        def process_locked(subs, *args, **kwargs):
+            result = original(subs, *args, **kwargs)
             if threading.current_thread().name == hold.holder:
                 hold.holding.set()
                 hold.released.wait(THREAD_TIMEOUT)
             return result
 
-        self.patch = patch.object(runner, "_isp_process_locked", _isp_process_locked)
+        self.patch = patch.object(model, PROCESS_LOCKED, process_locked)
 
     def __enter__(self):
         self.patch.start()
@@ -381,9 +336,7 @@ class HoldLocks:
 def cron(date_ref):
     """A grant run on ``date_ref``, as ``ir.cron`` runs it, committing
     between its calls; returns how many subscriptions it processed."""
-    return lambda env: run_job(
-        env, GRANT_CRON, "_cron_process_due", commit=True, date_ref=date_ref
-    )
+    return lambda env: run_cron(env, GRANT_CRON, commit=True, date_ref=date_ref)
 
 
 class RealCursorCase(TransactionCase):

@@ -18,7 +18,9 @@ from odoo.models import check_method_name
 from odoo.service.model import get_public_method
 from odoo.tests import new_test_user, tagged
 
-from .common import GRANT_CRON, IspCommon, run_job
+from isp_devtools.fixtures import GRANT_CRON, run_cron
+
+from .common import IspCommon
 
 READ, CREATE, WRITE, UNLINK = "read", "create", "write", "unlink"
 OPERATIONS = (READ, CREATE, WRITE, UNLINK)
@@ -95,7 +97,7 @@ class TestAccessMatrix(IspCommon):
         cls.running = cls._subscribe(
             cls.subscriber, cls.weekly_5gb, start=date(2026, 1, 5)
         )
-        run_job(cls.env, GRANT_CRON, "_cron_process_due", date_ref=date(2026, 1, 5))
+        run_cron(cls.env, GRANT_CRON, date_ref=date(2026, 1, 5))
         cls.grant = cls.running.grant_ids
         assert len(cls.grant) == 1 and cls.grant.state == "granted"
         cls.service = cls.weekly_5gb.product_tmpl_id

@@ -15,9 +15,10 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from isp_devtools.fixtures import MODELS_LOGGER as ENGINE_LOGGER
+
 from .common import IspCommon
 
-ENGINE_LOGGER = "odoo.addons.isp_data_recurring.models.isp_subscription_runner"
 NO_RECEIVABLE = (
     r"has no receivable account in .*Set one on the contact's Accounting tab"
 )

@@ -12,6 +12,8 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from isp_devtools import fixtures
+
 from .real_cursors import (
     DAY,
     ENGINE_LOGGER,
@@ -118,7 +120,7 @@ class TestRunNowRace(RealCursorCase):
     def _today(self):
         with self.registry.cursor() as cr:
             env = self.world.env(cr)
-            return env["isp.subscription"]._isp_today(self.world.company(env))
+            return fixtures.today(env, self.world.company(env))
 
     def _one_subscriber(self, credit):
         today = self._today()
@@ -155,7 +157,10 @@ class TestRunNowRace(RealCursorCase):
         """``holder`` takes the locks and waits; ``other`` runs meanwhile."""
         # A NOWAIT lock that fails is logged by odoo.sql_db before the engine
         # turns it into a UserError.
-        with HoldLocks(f"isp-race-{holder_name}") as hold, mute_logger("odoo.sql_db"):
+        with (
+            HoldLocks(self.registry, f"isp-race-{holder_name}") as hold,
+            mute_logger("odoo.sql_db"),
+        ):
             holder, held = start_thread(
                 self.registry, holder_name, holder_uid, holder_job
             )

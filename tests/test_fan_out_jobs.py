@@ -11,7 +11,9 @@ from odoo.tests import new_test_user, tagged
 
 from odoo.addons.isp_data_recurring.models.isp_fan_out import FAN_OUT_PARAM
 
-from .common import GRANT_CRON, NOTIFY_CRON, IspCommon, perform_jobs, run_job
+from isp_devtools.fixtures import GRANT_CRON, NOTIFY_CRON, run_cron
+
+from .common import IspCommon, perform_jobs
 
 DAY = date(2026, 1, 5)
 
@@ -39,7 +41,7 @@ class TestFanOutJobs(IspCommon):
                 for i in range(5)
             ]
         )
-        handed = run_job(self.env, GRANT_CRON, "_cron_process_due", date_ref=DAY)
+        handed = run_cron(self.env, GRANT_CRON, date_ref=DAY)
         self.assertEqual(handed, 5)
         self.assertFalse(subs.grant_ids, "the run itself grants nothing")
         jobs = self._jobs("grant")
@@ -57,9 +59,7 @@ class TestFanOutJobs(IspCommon):
         self.assertIn("2 due", jobs[0].name)
 
         # While they wait, another run enqueues nothing.
-        self.assertEqual(
-            run_job(self.env, GRANT_CRON, "_cron_process_due", date_ref=DAY), 0
-        )
+        self.assertEqual(run_cron(self.env, GRANT_CRON, date_ref=DAY), 0)
         self.assertEqual(self._jobs("grant"), jobs)
 
         # The accountant sees them on the subscriptions list.
@@ -89,7 +89,7 @@ class TestFanOutJobs(IspCommon):
         )
         self.assertEqual(grants.mapped("notify_pending"), [True] * 3)
 
-        self.assertEqual(run_job(self.env, NOTIFY_CRON, "_cron_send_notifications"), 3)
+        self.assertEqual(run_cron(self.env, NOTIFY_CRON), 3)
         self.assertEqual(grants.mapped("notify_pending"), [True] * 3, "not inline")
         jobs = self._jobs("notify")
         self.assertEqual(len(jobs), 2, "batches of 2 (Settings) for the company")
@@ -113,7 +113,7 @@ class TestFanOutJobs(IspCommon):
 
     def test_isp_managers_see_the_runs_jobs_and_only_them(self):
         self._subscribe(self._create_partner("Seen", credit=10.0), self.weekly_5gb)
-        run_job(self.env, GRANT_CRON, "_cron_process_due", date_ref=DAY)
+        run_cron(self.env, GRANT_CRON, date_ref=DAY)
         job = self._jobs("grant")
         self.assertEqual(len(job), 1)
         # A job of another addon's (here: queue_job's own test job).

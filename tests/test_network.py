@@ -11,10 +11,11 @@ from odoo.tools import mute_logger
 
 from odoo.addons.isp_data_recurring.models.isp_fan_out import FAN_OUT_PARAM
 
+from isp_devtools.fixtures import DELIVER_CRON, run_cron
 from isp_devtools.pgdb import build_dsn
 
-from .common import perform_jobs, run_job
-from .radius_common import DELIVER_CRON, GB, RadiusCase
+from .common import perform_jobs
+from .radius_common import GB, RadiusCase
 
 EVENT_LOGGER = "odoo.addons.isp_data_recurring.models.isp_network_event"
 
@@ -72,7 +73,7 @@ class TestProvisioning(RadiusCase):
         self.env["ir.config_parameter"].sudo().set_param(
             "isp_data_recurring.batch_size", "3"
         )
-        handed = run_job(self.env, DELIVER_CRON, "_cron_deliver")
+        handed = run_cron(self.env, DELIVER_CRON)
         self.assertEqual(handed, len(events))
         # Nothing delivered by the scheduled action itself: jobs wait.
         self.assertEqual(set(events.mapped("state")), {"pending"})
@@ -93,7 +94,7 @@ class TestProvisioning(RadiusCase):
         self.assertEqual(set(jobs.mapped("channel")), {"root.isp.network"})
         self.assertEqual(set(jobs.mapped("state")), {"pending"})
         # A second run while they wait enqueues nothing more.
-        self.assertEqual(run_job(self.env, DELIVER_CRON, "_cron_deliver"), 0)
+        self.assertEqual(run_cron(self.env, DELIVER_CRON), 0)
         perform_jobs(self.env, jobs)
         self.assertEqual(set(events.mapped("state")), {"done", "superseded"})
         old = events.filtered(lambda e: e.subscription_id == subs[0]).sorted("id")[0]

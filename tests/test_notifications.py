@@ -3,13 +3,15 @@ from datetime import date
 
 from odoo.tests import tagged
 
-from .common import NOTIFY_CRON, IspCommon, run_job
+from isp_devtools.fixtures import NOTIFY_CRON, run_cron
+
+from .common import IspCommon
 
 
 @tagged("post_install", "-at_install")
 class TestNotifications(IspCommon):
     def _queued_for(self, partner):
-        run_job(self.env, NOTIFY_CRON, "_cron_send_notifications")
+        run_cron(self.env, NOTIFY_CRON)
         return self.env["mail.mail"].search(
             [("recipient_ids", "in", partner.ids)], order="id"
         )

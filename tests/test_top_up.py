@@ -7,7 +7,9 @@ from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from .common import REMIND_CRON, IspCommon, run_job
+from isp_devtools.fixtures import REMIND_CRON, run_cron
+
+from .common import IspCommon
 
 
 @tagged("post_install", "-at_install")
@@ -266,7 +268,7 @@ class TestTopUp(IspCommon):
         return sub.activity_ids.filtered(lambda a: a.activity_type_id == todo)
 
     def remind(self, day):
-        return run_job(self.env, REMIND_CRON, "_cron_remind_waiting", date_ref=day)
+        return run_cron(self.env, REMIND_CRON, date_ref=day)
 
     def test_reminder_comes_after_the_delay_not_before_and_only_once(self):
         self.assertEqual(self.company.isp_waiting_activity_days, 7)
