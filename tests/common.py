@@ -5,21 +5,30 @@ from odoo import Command
 from odoo.tests import new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.queue_job.controllers.main import RunJobController
 from odoo.addons.queue_job.job import Job
 
 from isp_devtools.fixtures import GRANT_CRON, Fixtures, run_cron
 
 
 def perform_jobs(env, jobs):
-    """Run these enqueued queue_job jobs here, as a worker would (tests of
-    what a job does; the fan-out tests have a real server run them)."""
+    """Run these enqueued queue_job jobs here, as queue_job's worker does
+    (``RunJobController._try_perform_job``: perform, done, result stored),
+    in the test's transaction; the fan-out tests have a real server run them.
+
+    Not queue_job's own test helpers: ``from odoo.addons.queue_job.tests.common
+    import trap_jobs`` fails on this Odoo build (18.0-20250506), whose
+    odoo.tests.common lacks what that module imports first: "ImportError:
+    cannot import name 'SETATTR_SOURCES' from 'odoo.tests.common'". Even
+    importable, ``trap_jobs`` never stores a job, and these tests read the
+    stored ones (identity keys, a second run that enqueues nothing while they
+    wait, results); its ``JobMixin.perform_jobs`` leaves them pending, without
+    their result.
+    """
     for record in jobs:
         job = Job.load(env, record.uuid)
         job.set_started()
-        job.perform()
-        job.set_done()
-        job.store()
-    env.flush_all()
+        RunJobController._try_perform_job(env, job)
 
 
 class IspCommon(AccountTestInvoicingCommon):
