@@ -132,7 +132,12 @@ EOF
     _isp_say "Odoo $ISP_ODOO_VERSION, PostgreSQL $PGUSER@$PGHOST:$PGPORT, $ISP_CONF"
 }
 
-isp_odoo() { "$ISP_PY" -m odoo -c "$ISP_CONF" "$@"; }
+# Odoo's command (shell, ...) must come first, before -c; none is the server.
+isp_odoo() {
+    local command=()
+    case "${1:-}" in -* | "") ;; *) command=("$1") && shift ;; esac
+    "$ISP_PY" -m odoo "${command[@]}" -c "$ISP_CONF" "$@"
+}
 _isp_psql() { psql -XAtq -v ON_ERROR_STOP=1 "$@"; }
 isp_drop_db() { dropdb --if-exists --force "$1" && rm -rf "$ISP_BUILD/data/filestore/$1"; }
 
