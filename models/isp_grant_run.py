@@ -55,6 +55,19 @@ class GrantPlan:
     def changes_anything(self):
         return self.decision.changes(self.core)
 
+    def rows(self, granted, skipped, common=None):
+        """One row of values per period decided, in period order:
+        ``granted(grant)`` or ``skipped(skip)`` adds each its own values to
+        its period's and ``common``'s."""
+        for event in self.decision.events:
+            own = skipped(event) if isinstance(event, engine.Skip) else granted(event)
+            yield {
+                **(common or {}),
+                "period_start": event.period.start,
+                "period_end": event.period.end,
+                **own,
+            }
+
     @property
     def renews(self):
         """Whether this plan grants a period (not only an add-on pack)."""
@@ -293,35 +306,29 @@ class GrantRun:
         }
         if plan.note:
             common["note"] = plan.note
-        vals_list = []
-        for granted in decision.grants:
+
+        def granted_vals(granted):
             move = move_of.get((sub.id, granted.period.start))
-            vals = dict(
-                common,
-                period_start=granted.period.start,
-                period_end=granted.period.end,
-                state="granted",
-                kind=granted.kind,
-                data_gb=float(granted.data_gb),
-                amount=float(granted.amount),
-                move_id=move.id if move else False,
-            )
+            vals = {
+                "state": "granted",
+                "kind": granted.kind,
+                "data_gb": float(granted.data_gb),
+                "amount": float(granted.amount),
+                "move_id": move.id if move else False,
+            }
             if granted.kind == "period":
                 vals.update(carried.get(sub.id) or {})
-            vals_list.append(vals)
-        for skip in decision.skips:
-            vals_list.append(
-                dict(
-                    common,
-                    period_start=skip.period.start,
-                    period_end=skip.period.end,
-                    state="skipped",
-                    reason=skip.reason,
-                    data_gb=0.0,
-                    amount=0.0,
-                )
-            )
-        return vals_list
+            return vals
+
+        def skipped_vals(skip):
+            return {
+                "state": "skipped",
+                "reason": skip.reason,
+                "data_gb": 0.0,
+                "amount": 0.0,
+            }
+
+        return list(plan.rows(granted_vals, skipped_vals, common))
 
     def _resolve_skips(self, plans, grants):
         """A subscription that resumed resolves its skips for lack of credit:

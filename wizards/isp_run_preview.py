@@ -68,34 +68,26 @@ class IspRunPreview(models.TransientModel):
         plans, errors = GrantRun(subs, self.date).plan()
         lines = []
         for plan in plans:
-            decision, sub = plan.decision, plan.subscription
-            common = {
-                "subscription_id": sub.id,
-                "partner_id": sub.partner_id.id,
-                "credit_before": float(decision.credit or 0),
-            }
-            for granted in decision.grants:
-                lines.append(
-                    dict(
-                        common,
-                        period_start=granted.period.start,
-                        period_end=granted.period.end,
-                        outcome="granted",
-                        billing=granted.billing,
-                        amount=float(granted.credit_weight),
-                    )
+            sub = plan.subscription
+            lines.extend(
+                plan.rows(
+                    lambda granted: {
+                        "outcome": "granted",
+                        "billing": granted.billing,
+                        "amount": float(granted.credit_weight),
+                    },
+                    lambda skip: {
+                        "outcome": "skipped",
+                        "reason": skip.reason,
+                        "amount": 0.0,
+                    },
+                    {
+                        "subscription_id": sub.id,
+                        "partner_id": sub.partner_id.id,
+                        "credit_before": float(plan.decision.credit or 0),
+                    },
                 )
-            for skip in decision.skips:
-                lines.append(
-                    dict(
-                        common,
-                        period_start=skip.period.start,
-                        period_end=skip.period.end,
-                        outcome="skipped",
-                        reason=skip.reason,
-                        amount=0.0,
-                    )
-                )
+            )
         for sub, message in errors.items():
             lines.append(
                 {
