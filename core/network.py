@@ -16,6 +16,12 @@ The rules, as a network engineer would state them:
 - At the cap (nothing left), the service says what happens: ``block`` (the
   next Access-Request is rejected, with a Reply-Message saying why) or
   ``throttle`` (accepted, without volume, with the vendor's rate limit).
+- The cap holds between two usage imports: FreeRADIUS itself counts what
+  radacct holds since the period started, at every Access-Request, against
+  the period's volume that Odoo wrote (``ISP-Period-Start``,
+  ``ISP-Period-Volume``: the ``isp_cap`` policy of ``radius/raddb``). A
+  subscriber who logs in again gets only what is left, and at the cap is
+  blocked or throttled as the service says, whatever Odoo last imported.
 - A subscriber cut or throttled mid-session gets a Disconnect-Request or a CoA
   (RFC 5176) at the router of their open session.
 - Fair-usage alerts: each threshold (a percentage of the period's data) is
@@ -24,7 +30,7 @@ The rules, as a network engineer would state them:
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 MIKROTIK = "mikrotik"
 CHILLISPOT = "chillispot"
@@ -66,6 +72,9 @@ class Access:
     ``expires`` is the UTC instant access ends (None: never paid, rejected).
     ``volume`` is the bytes left in the current period, None without a data
     limit. ``capped`` is None, BLOCK or THROTTLE (the cap is reached).
+    ``granted`` is the period's whole volume and ``period_start`` the UTC
+    instant it began (None: FreeRADIUS does not count at authorize time);
+    ``cap_action`` is what happens at the cap.
     """
 
     username: str
@@ -73,6 +82,9 @@ class Access:
     expires: datetime | None
     volume: int | None
     capped: str | None = None
+    granted: int | None = None
+    period_start: datetime | None = None
+    cap_action: str = BLOCK
 
     @property
     def rejected(self) -> bool:
@@ -116,15 +128,26 @@ def access(
     granted: int | None,
     used: int,
     cap_action: str = BLOCK,
+    period_start: datetime | None = None,
 ) -> Access:
-    """The Access of a subscriber whose current period gives ``granted``
-    bytes (None: no data limit) of which ``used`` are used."""
+    """The Access of a subscriber whose current period, begun at
+    ``period_start`` (UTC), gives ``granted`` bytes (None: no data limit) of
+    which ``used`` are used (as last imported)."""
     if cap_action not in CAP_ACTIONS:
         raise ValueError(f"Unknown action at the cap {cap_action!r}.")
     if granted is None:
-        return Access(username, password, expires, None)
+        return Access(username, password, expires, None, cap_action=cap_action)
     left = max(int(granted) - max(int(used), 0), 0)
-    return Access(username, password, expires, left, cap_action if not left else None)
+    return Access(
+        username,
+        password,
+        expires,
+        left,
+        cap_action if not left else None,
+        granted=int(granted),
+        period_start=period_start,
+        cap_action=cap_action,
+    )
 
 
 def radius_rows(
@@ -150,7 +173,34 @@ def radius_rows(
             reply.extend(rate_limit_attributes(vendor, throttle))
         elif entitled.volume is not None:
             reply.extend(volume_attributes(vendor, entitled.volume))
+            check.extend(cap_check_attributes(entitled, vendor, throttle))
     return Rows(tuple(check), tuple(reply))
+
+
+def cap_check_attributes(
+    entitled: Access, vendor: str, throttle: Throttle | None = None
+) -> list[tuple[str, str, str]]:
+    """The control attributes with which FreeRADIUS's ``isp_cap`` policy
+    counts the period's usage at every Access-Request: when the period
+    began (seconds since 1970, UTC), its whole volume, and what to do at the
+    cap for this vendor (none without a period start)."""
+    if entitled.period_start is None or entitled.granted is None:
+        return []
+    start = entitled.period_start.replace(tzinfo=timezone.utc).timestamp()
+    attributes = [
+        ("ISP-Period-Start", ":=", str(int(start))),
+        ("ISP-Period-Volume", ":=", str(entitled.granted)),
+        ("ISP-Cap-Action", ":=", entitled.cap_action),
+        ("ISP-Vendor", ":=", vendor),
+    ]
+    if entitled.cap_action == THROTTLE:
+        if not throttle:
+            raise ValueError("A throttled package needs its throttled speed.")
+        attributes += [
+            ("ISP-Throttle-Down", ":=", str(throttle.down_kbps)),
+            ("ISP-Throttle-Up", ":=", str(throttle.up_kbps)),
+        ]
+    return attributes
 
 
 def volume_attributes(vendor: str, volume: int) -> list[tuple[str, str, str]]:

@@ -66,6 +66,15 @@ class IspRadiusServer(models.Model):
         help="Which vendor's attributes carry the data volume and the rate "
         "limit in the replies.",
     )
+    cap_at_login = fields.Boolean(
+        string="Count Usage at Login",
+        default=True,
+        help="FreeRADIUS counts what radacct holds for the current period at "
+        "every Access-Request, so that logging in again never gives a fresh "
+        "volume between two usage imports. Needs the addon's dictionary and "
+        "isp_cap policy on the FreeRADIUS server (radius/README.md): without "
+        "them, untick this before the next delivery.",
+    )
     coa_port = fields.Integer(
         string="CoA Port",
         default=3799,
@@ -117,6 +126,14 @@ class IspRadiusServer(models.Model):
         res = super().write(vals)
         if {"company_id", "sequence", "active"} & vals.keys():
             self._isp_reassign_subscriptions(companies | self.company_id)
+        if {"vendor", "cap_at_login"} & vals.keys():
+            # The rows of every running subscriber change with them.
+            self.env["isp.subscription"].sudo().search(
+                [
+                    ("radius_server_id", "in", self.ids),
+                    ("state", "in", ("active", "waiting_credit")),
+                ]
+            )._isp_network_sync()
         return res
 
     def _isp_reassign_subscriptions(self, companies):

@@ -162,17 +162,20 @@ class IspSubscription(models.Model):
             for sub_id, grant in current.items()
         }
 
+    def _isp_day_start(self, day):
+        """The UTC instant ``day`` begins in the company's timezone."""
+        self.ensure_one()
+        zone = clock.zone(self.company_id._isp_effective_timezone())
+        local = datetime.combine(day, time.min).replace(tzinfo=zone)
+        return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
     def _isp_access_end(self):
         """The UTC instant the paid access ends: the end of ``valid_until``
         in the company's timezone (None when nothing was ever granted)."""
         self.ensure_one()
         if not self.valid_until:
             return None
-        zone = clock.zone(self.company_id._isp_effective_timezone())
-        local = datetime.combine(self.valid_until + timedelta(days=1), time.min)
-        return (
-            local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-        )
+        return self._isp_day_start(self.valid_until + timedelta(days=1))
 
     def _isp_access(self, current):
         """``core.network.Access`` of this subscription now."""
@@ -189,6 +192,9 @@ class IspSubscription(models.Model):
             granted=granted,
             used=round(now.grant.used_gb * GB) if now else 0,
             cap_action=template.isp_cap_action or network.BLOCK,
+            period_start=self._isp_day_start(now.grant.period_start)
+            if now and self.radius_server_id.cap_at_login
+            else None,
         )
 
     def _isp_network_events(self, kind="sync", today=None):

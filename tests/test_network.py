@@ -58,7 +58,19 @@ class TestProvisioning(RadiusCase):
             "SELECT attribute, op, value FROM radcheck ORDER BY 1", fetch=True
         )
         self.assertEqual(again, rows)
-        self.assertEqual(len(rows), 2, "password and expiration, once each")
+        attributes = [row[0] for row in rows]
+        self.assertEqual(len(attributes), len(set(attributes)), "each row once")
+        self.assertEqual(
+            set(attributes),
+            {
+                "Cleartext-Password",
+                "Expiration",
+                "ISP-Cap-Action",
+                "ISP-Period-Start",
+                "ISP-Period-Volume",
+                "ISP-Vendor",
+            },
+        )
 
     def test_with_the_fan_out_the_delivery_is_one_job_per_batch(self):
         subs = [self.subscriber(f"Net Fan {i}", credit=20.0)[1] for i in range(3)]
@@ -352,3 +364,102 @@ class TestNetworkBadInput(RadiusCase):
         self.assertIn("********", broken.dsn_display)
         result = self.server.action_test_connection()
         self.assertIn("tables are there", result["params"]["message"])
+
+
+@tagged("post_install", "-at_install", "isp_radius")
+class TestCapAtLogin(RadiusCase):
+    """The cap holds between two usage imports: FreeRADIUS counts radacct
+    itself at every Access-Request (radius/raddb/policy.d/isp). No usage
+    import runs in these tests."""
+
+    def _online(self, product=None):
+        _partner, sub = self.subscriber("Quick Login", credit=20.0, product=product)
+        self.deliver()
+        return sub
+
+    def _session(self, user, session, total):
+        """A whole session of ``total`` bytes, as its router reports it."""
+        gigawords, low = divmod(total, 2**32)
+        self.accounting("Start", session, user)
+        self.accounting(
+            "Stop", session, user, input=low, input_gigawords=gigawords, output=0
+        )
+
+    def test_logging_in_again_gives_only_what_radacct_left_then_rejects(self):
+        sub = self._online()
+        user, password = sub.network_username, sub.network_password
+        accepted, reply = self.radtest(user, password)
+        self.assertTrue(accepted)
+        self.assertEqual(volume(reply), 5 * GB)
+        self._session(user, "q1", 2 * GB)
+        accepted, reply = self.radtest(user, password)
+        self.assertTrue(accepted)
+        self.assertEqual(volume(reply), 3 * GB, "5 GB less what radacct holds")
+        self._session(user, "q2", 2**32)  # a gigaword: past the 5 GB
+        accepted, reply = self.radtest(user, password)
+        self.assertFalse(accepted)
+        self.assertIn("used up", reply.get("Reply-Message", ""))
+        # Odoo imported nothing: its rows still give the whole 5 GB.
+        rows = self.radius_sql(
+            f"SELECT attribute, value FROM radreply WHERE username = '{user}'",
+            fetch=True,
+        )
+        self.assertEqual(volume(dict(rows)), 5 * GB)
+        self.assertEqual(
+            self.env["isp.data.grant"].browse(sub.grant_ids.ids).used_gb, 0
+        )
+
+    def test_a_volume_over_4_gib_left_is_split_into_gigawords(self):
+        big = self._create_package(
+            "Net 10", price=5.0, recurrence="weekly", data_gb=10.0
+        )
+        sub = self._online(big)
+        self._session(sub.network_username, "b1", GB)
+        accepted, reply = self.radtest(sub.network_username, sub.network_password)
+        self.assertTrue(accepted)
+        self.assertEqual(reply.get("Mikrotik-Total-Limit-Gigawords"), "2")
+        self.assertEqual(volume(reply), 9 * GB)
+
+    def test_at_the_cap_a_throttled_service_is_accepted_at_its_reduced_speed(self):
+        throttled = self._create_package(
+            "Net slow", price=5.0, recurrence="weekly", data_gb=1.0
+        )
+        throttled.product_tmpl_id.write(
+            {
+                "isp_cap_action": "throttle",
+                "isp_throttle_down_kbps": 1024,
+                "isp_throttle_up_kbps": 512,
+            }
+        )
+        sub = self._online(throttled)
+        self._session(sub.network_username, "t1", 2 * GB)
+        accepted, reply = self.radtest(sub.network_username, sub.network_password)
+        self.assertTrue(accepted)
+        self.assertEqual(reply.get("Mikrotik-Rate-Limit"), "512k/1024k")
+        self.assertEqual(volume(reply), 0, "no volume once throttled")
+
+    def test_sessions_of_the_previous_period_do_not_count(self):
+        sub = self._online()
+        user = sub.network_username
+        self._session(user, "old", 4 * GB)
+        self.radius_sql(
+            "UPDATE radacct SET acctstarttime = acctstarttime - interval '8 days'"
+        )
+        accepted, reply = self.radtest(user, sub.network_password)
+        self.assertTrue(accepted)
+        self.assertEqual(volume(reply), 5 * GB)
+
+
+@tagged("post_install", "-at_install", "isp_radius")
+class TestCapAtLoginOff(RadiusCase):
+    def test_a_server_without_the_policy_gets_no_isp_attributes(self):
+        _partner, sub = self.subscriber("Old Server", credit=20.0)
+        self.server.cap_at_login = False
+        self.deliver()
+        rows = self.radius_sql(
+            f"SELECT attribute FROM radcheck WHERE username = '{sub.network_username}'",
+            fetch=True,
+        )
+        self.assertEqual(
+            sorted(row[0] for row in rows), ["Cleartext-Password", "Expiration"]
+        )

@@ -147,3 +147,54 @@ def test_a_failing_delivery_is_retried_later_and_later_up_to_an_hour():
     assert delays[:4] == [60, 120, 240, 480]
     assert delays == sorted(delays)
     assert max(delays) == 3600
+
+
+# -- the cap at authorize time -------------------------------------------------
+
+START = datetime(2026, 12, 1, 0, 0, 0)
+
+
+def test_freeradius_gets_the_period_to_count_usage_at_every_login():
+    counted = network.access(
+        username="alice",
+        password="s3cret",
+        expires=END,
+        granted=5 * GB,
+        used=GB,
+        period_start=START,
+    )
+    check, reply = rows_of(counted)
+    assert reply == {"Mikrotik-Total-Limit": str(4 * GB)}, "what was imported"
+    assert check["ISP-Period-Start"] == "1796083200", "Dec 1 2026 00:00 UTC"
+    assert (check["ISP-Period-Volume"], check["ISP-Cap-Action"]) == (str(5 * GB), BLOCK)
+    assert check["ISP-Vendor"] == MIKROTIK
+
+
+def test_a_throttled_package_tells_freeradius_its_speed_for_the_cap():
+    counted = network.access(
+        username="alice",
+        password="s3cret",
+        expires=END,
+        granted=5 * GB,
+        used=0,
+        cap_action=THROTTLE,
+        period_start=START,
+    )
+    check, _reply = rows_of(counted, GENERIC, Throttle(down_kbps=1024, up_kbps=512))
+    assert (check["ISP-Throttle-Down"], check["ISP-Throttle-Up"]) == ("1024", "512")
+    with pytest.raises(ValueError, match="throttled speed"):
+        rows_of(counted, GENERIC, None)
+
+
+def test_without_a_period_start_or_a_limit_freeradius_counts_nothing():
+    check, _reply = rows_of(entitled())
+    assert not [a for a in check if a.startswith("ISP-")]
+    unlimited = network.access(
+        username="alice",
+        password="s3cret",
+        expires=END,
+        granted=None,
+        used=0,
+        period_start=START,
+    )
+    assert not [a for a in rows_of(unlimited)[0] if a.startswith("ISP-")]

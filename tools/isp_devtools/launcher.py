@@ -317,6 +317,20 @@ class RadiusServer:
         text, removed = _strip_listen_sections(text)
         if not removed:
             raise RadiusError("no listen section found in sites-available/default")
+        # The data cap at every Access-Request (radius/raddb/policy.d/isp):
+        # right after -sql in authorize, as radius/README.md tells a
+        # production server.
+        text, count = re.subn(
+            r"^(authorize \{.*?^\t-sql\n)",
+            r"\1\tisp_cap\n",
+            text,
+            count=1,
+            flags=re.S | re.M,
+        )
+        if not count:
+            raise RadiusError(
+                "no -sql line in the authorize section of the default site"
+            )
         default.unlink(missing_ok=True)
         default.write_text(text)
         # EAP's inner server (port 18120) is not used.
