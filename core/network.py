@@ -274,3 +274,94 @@ def retry_delay(attempts: int) -> int:
     """Seconds before delivery is tried again after ``attempts`` failures:
     1, 2, 4, ... minutes, at most an hour."""
     return min(60 * 2 ** max(attempts - 1, 0), 3600)
+
+
+# -- Disconnect and CoA (RFC 5176): what each answer means ---------------------
+
+ACK = "ack"
+NAK = "nak"
+NO_ANSWER = "no_answer"
+ANSWERS = (ACK, NAK, NO_ANSWER)
+
+# What to do once the routers answered a Disconnect or CoA request.
+DONE = "done"
+RETRY = "retry"
+FALLBACK = "fallback"
+GIVE_UP = "give_up"
+
+# RFC 5176 Error-Cause values a router may give with a NAK.
+ERROR_CAUSES = {
+    201: "Residual Session Context Removed",
+    202: "Invalid EAP Packet",
+    401: "Unsupported Attribute",
+    402: "Missing Attribute",
+    403: "NAS Identification Mismatch",
+    404: "Invalid Request",
+    405: "Unsupported Service",
+    406: "Unsupported Extension",
+    407: "Invalid Attribute Value",
+    501: "Administratively Prohibited",
+    502: "Request Not Routable (Proxy)",
+    503: "Session Context Not Found",
+    504: "Session Context Not Removable",
+    505: "Other Proxy Processing Error",
+    506: "Resources Unavailable",
+    507: "Request Initiated",
+    508: "Multiple Session Selection Unsupported",
+}
+# The session is gone: the request has nothing left to do.
+_GONE = (201, 503)
+# The router may take it later.
+_TRANSIENT = (506,)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A router's answer to one request: ACK, NAK (with its Error-Cause, when
+    it gave one) or NO_ANSWER."""
+
+    outcome: str
+    error_cause: int | None = None
+
+    @property
+    def text(self) -> str:
+        if self.outcome == ACK:
+            return "acknowledged"
+        if self.outcome == NO_ANSWER:
+            return "no answer"
+        cause = ERROR_CAUSES.get(self.error_cause, "no Error-Cause given")
+        if self.error_cause:
+            cause = f"{self.error_cause} {cause}"
+        return f"refused ({cause})"
+
+
+def after_answers(
+    kind: str,
+    answers: list[Answer],
+    attempts: int,
+    fallback_disconnect: bool,
+    max_attempts: int,
+) -> str:
+    """What to do after the ``attempts``-th sending of a ``disconnect`` or
+    ``coa`` request got ``answers`` (one per open session; none: no open
+    session).
+
+    - Every router acknowledged, or a NAK says the session is gone: DONE.
+    - A router refused a CoA and the service says so: FALLBACK to a
+      Disconnect-Request (the subscriber reconnects under the new rules).
+    - A router did not answer, or is busy (Resources Unavailable): RETRY
+      later, up to ``max_attempts`` sendings, then GIVE_UP.
+    - Any other refusal: GIVE_UP at once; the same request would be refused
+      again.
+    """
+    if kind not in ("disconnect", "coa"):
+        raise ValueError(f"Unknown request {kind!r}.")
+    pending = [a for a in answers if a.outcome != ACK and a.error_cause not in _GONE]
+    if not pending:
+        return DONE
+    refused = [
+        a for a in pending if a.outcome == NAK and a.error_cause not in _TRANSIENT
+    ]
+    if refused:
+        return FALLBACK if kind == "coa" and fallback_disconnect else GIVE_UP
+    return RETRY if attempts < max_attempts else GIVE_UP

@@ -79,6 +79,9 @@ class IspNetworkEvent(models.Model):
     next_attempt = fields.Datetime(readonly=True, index=True)
     error = fields.Text(readonly=True)
     delivered_at = fields.Datetime(readonly=True)
+    packet_ids = fields.One2many(
+        "isp.network.packet", "event_id", string="Requests Sent", readonly=True
+    )
 
     @api.model
     def _isp_enqueue(self, vals_list):
@@ -253,35 +256,109 @@ class IspNetworkEvent(models.Model):
 
     def _isp_send_packet(self, server, sessions):
         """Send this Disconnect-Request or CoA to the routers of the open
-        sessions of its user (none open: nothing to do)."""
+        sessions of its user, record each answer, and do what the answers
+        say (``core.network.after_answers``): done, retried later, a
+        Disconnect instead of a refused CoA, or given up."""
         self.ensure_one()
-        errors = []
+        answers, log = [], []
         for session, address, secret, port in sessions:
-            if not secret:
-                errors.append(
-                    _(
-                        "No secret for router %(address)s: add it to the RADIUS "
-                        "database's nas table.",
-                        address=address,
-                    )
+            if secret:
+                answer = send_packet(
+                    self.kind,
+                    address,
+                    port,
+                    secret,
+                    self.username,
+                    session,
+                    [tuple(row) for row in self.reply_rows or []],
                 )
-                continue
-            error = send_packet(
-                self.kind,
-                address,
-                port,
-                secret,
-                self.username,
-                session,
-                [tuple(row) for row in self.reply_rows or []],
+                text = answer.text
+            else:
+                answer = network.Answer(network.NO_ANSWER)
+                text = _(
+                    "not sent: no secret for router %(address)s in the RADIUS "
+                    "database's nas table",
+                    address=address,
+                )
+            answers.append(answer)
+            log.append(
+                {
+                    "event_id": self.id,
+                    "session": session,
+                    "router": f"{address}:{port}",
+                    "answer": answer.outcome,
+                    "error_cause": answer.error_cause or 0,
+                    "note": text,
+                }
             )
-            if error:
-                errors.append(error)
-        if not errors:
+        if log:
+            self.env["isp.network.packet"].sudo().create(log)
+        template = self.subscription_id.product_id.product_tmpl_id
+        step = network.after_answers(
+            self.kind,
+            answers,
+            self.attempts + 1,
+            template.isp_coa_fallback,
+            MAX_PACKET_ATTEMPTS,
+        )
+        summary = "\n".join(
+            f"{vals['router']}: {vals['note']}"
+            for vals in log
+            if vals["answer"] != network.ACK
+        )
+        now = fields.Datetime.now()
+        if step == network.DONE:
+            self.write({"state": "done", "delivered_at": now, "error": False})
+        elif step == network.RETRY:
+            self._isp_failed(summary)
+        elif step == network.FALLBACK:
             self.write(
-                {"state": "done", "delivered_at": fields.Datetime.now(), "error": False}
+                {
+                    "state": "done",
+                    "delivered_at": now,
+                    "error": _("%(why)s; disconnected instead.", why=summary),
+                }
             )
-        elif self.attempts + 1 >= MAX_PACKET_ATTEMPTS:
-            self.write({"state": "failed", "error": "\n".join(errors)})
+            self._isp_enqueue(
+                [
+                    {
+                        "server_id": self.server_id.id,
+                        "subscription_id": self.subscription_id.id,
+                        "username": self.username,
+                        "kind": "disconnect",
+                    }
+                ]
+            )
         else:
-            self._isp_failed("\n".join(errors))
+            self.write(
+                {"state": "failed", "attempts": self.attempts + 1, "error": summary}
+            )
+
+
+class IspNetworkPacket(models.Model):
+    """One Disconnect-Request or CoA sent to a router for an open session,
+    and the router's answer: the network engineer's proof of what reached
+    the routers."""
+
+    _name = "isp.network.packet"
+    _description = "ISP Disconnect/CoA Request"
+    _order = "id desc"
+
+    event_id = fields.Many2one(
+        "isp.network.event", required=True, index=True, ondelete="cascade"
+    )
+    subscription_id = fields.Many2one(related="event_id.subscription_id", store=True)
+    company_id = fields.Many2one(related="event_id.company_id", store=True)
+    kind = fields.Selection(related="event_id.kind")
+    session = fields.Char(help="radacct's Acct-Session-Id.")
+    router = fields.Char(help="The router's address and CoA port.")
+    answer = fields.Selection(
+        [
+            (network.ACK, "Acknowledged"),
+            (network.NAK, "Refused"),
+            (network.NO_ANSWER, "No answer"),
+        ],
+        required=True,
+    )
+    error_cause = fields.Integer(help="RFC 5176 Error-Cause of a refusal (0: none).")
+    note = fields.Char(string="Answer in Words")

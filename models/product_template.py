@@ -112,6 +112,13 @@ class ProductTemplate(models.Model):
     isp_throttle_up_kbps = fields.Integer(
         string="Throttled Upload (kbit/s)", default=256
     )
+    isp_coa_fallback = fields.Boolean(
+        string="Disconnect When a CoA Is Refused",
+        default=True,
+        help="When a router refuses the CoA that throttles a session (a NAK), "
+        "send a Disconnect-Request instead: the subscriber reconnects at the "
+        "throttled speed.",
+    )
     # Lifecycle, add-on packs and rollover (the subscription's commercial life)
     isp_retire_policy = fields.Selection(
         [

@@ -2,10 +2,12 @@
 
 Plain Python; no Odoo import. The delivery job of the network outbox calls
 ``send_packet`` for a subscriber cut (disconnect) or throttled (coa) in the
-middle of a session.
+middle of a session, and reads its answer (``core.network.Answer``).
 """
 
 from pathlib import Path
+
+from ..core.network import ACK, NAK, NO_ANSWER, Answer
 
 DICTIONARY = Path(__file__).resolve().parent / "dictionary.pyrad"
 TIMEOUT = 2
@@ -23,7 +25,8 @@ def send_packet(kind, address, port, secret, username, session, attributes=()):
     ``username`` to the router at ``address``:``port``. ``attributes`` are
     ``(name, op, value)`` rows added to a CoA (the new rate limit).
 
-    Returns None when the router acknowledged, else why not (in words).
+    Returns the router's ``Answer``: ACK, NAK with its Error-Cause, or
+    NO_ANSWER (a timeout, or a network error).
     """
     from pyrad import packet
     from pyrad.client import Client, Timeout
@@ -45,10 +48,9 @@ def send_packet(kind, address, port, secret, username, session, attributes=()):
             request[name] = value
     try:
         reply = client.SendPacket(request)
-    except Timeout:
-        return f"router {address}:{port} did not answer the {kind} request"
-    except OSError as exc:
-        return f"router {address}:{port}: {exc}"
+    except (Timeout, OSError):
+        return Answer(NO_ANSWER)
     if reply.code in (packet.DisconnectACK, packet.CoAACK):
-        return None
-    return f"router {address}:{port} refused the {kind} request (code {reply.code})"
+        return Answer(ACK)
+    causes = reply.get("Error-Cause") or [None]
+    return Answer(NAK, causes[0])

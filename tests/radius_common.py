@@ -30,9 +30,13 @@ GB = 10**9
 
 class CoaListener:
     """A router's RFC 5176 listener on a free loopback UDP port: it records
-    each Disconnect/CoA request it receives and acknowledges it."""
+    each Disconnect/CoA request it receives and answers it as ``answers``
+    says, per request kind ("disconnect", "coa"): "ack" (the default), "nak"
+    (with ``error_cause``, when given) or "silent" (no answer)."""
 
-    def __init__(self):
+    def __init__(self, answers=None, error_cause=None):
+        self.answers = answers or {}
+        self.error_cause = error_cause
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
@@ -62,13 +66,17 @@ class CoaListener:
                     {key: request[key] for key in request.keys()},
                 )
             )
-            ack = (
-                packet.DisconnectACK
-                if request.code == packet.DisconnectRequest
-                else packet.CoAACK
-            )
+            disconnect = request.code == packet.DisconnectRequest
+            answer = self.answers.get("disconnect" if disconnect else "coa", "ack")
+            if answer == "silent":
+                continue
             reply = request.CreateReply()
-            reply.code = ack
+            if answer == "nak":
+                reply.code = packet.DisconnectNAK if disconnect else packet.CoANAK
+                if self.error_cause:
+                    reply["Error-Cause"] = self.error_cause
+            else:
+                reply.code = packet.DisconnectACK if disconnect else packet.CoAACK
             self.sock.sendto(reply.ReplyPacket(), peer)
 
     def close(self):

@@ -463,3 +463,96 @@ class TestCapAtLoginOff(RadiusCase):
         self.assertEqual(
             sorted(row[0] for row in rows), ["Cleartext-Password", "Expiration"]
         )
+
+
+@tagged("post_install", "-at_install", "isp_radius")
+class TestCoaAnswers(RadiusCase):
+    """Disconnect and CoA requests are acknowledged, or retried, or replaced,
+    or given up with the router's reason, and each answer is recorded."""
+
+    def _capped(self, product=None):
+        """A subscriber past the cap in an open session, its request sent."""
+        _partner, sub = self.subscriber("Router Talk", credit=20.0, product=product)
+        self.deliver()
+        user = sub.network_username
+        self.accounting("Start", "r1", user)
+        self.accounting("Interim-Update", "r1", user, input=0, input_gigawords=2)
+        self.import_usage()
+        self.deliver()
+        return sub
+
+    def _packets(self, sub):
+        return self.env["isp.network.packet"].search(
+            [("subscription_id", "=", sub.id)], order="id"
+        )
+
+    def test_an_acknowledged_disconnect_is_recorded_and_done(self):
+        sub = self._capped()
+        (sent,) = self._packets(sub)
+        self.assertEqual((sent.answer, sent.session), ("ack", "r1"))
+        self.assertEqual(sent.event_id.state, "done")
+
+    def test_a_silent_router_is_asked_again_later_then_given_up(self):
+        self.listener.answers = {"disconnect": "silent"}
+        sub = self._capped()
+        event = self._packets(sub).event_id
+        self.assertEqual((event.state, event.attempts), ("pending", 1))
+        self.assertTrue(event.next_attempt)
+        self.assertIn("no answer", event.error)
+        self.assertEqual(sub.network_state, "error", "shown on the subscription")
+        for _attempt in range(4):
+            event.sudo().write({"next_attempt": False})
+            self.deliver()
+        self.assertEqual((event.state, event.attempts), ("failed", 5))
+        self.assertEqual(len(self._packets(sub)), 5, "one request per attempt")
+        self.listener.answers = {}
+        event.action_retry()
+        self.deliver()
+        self.assertEqual(event.state, "done", "Retry now, once the router answers")
+
+    def test_a_refusal_is_given_up_at_once_with_the_routers_reason(self):
+        self.listener.answers = {"disconnect": "nak"}
+        self.listener.error_cause = 501
+        sub = self._capped()
+        (sent,) = self._packets(sub)
+        self.assertEqual((sent.answer, sent.error_cause), ("nak", 501))
+        self.assertEqual(sent.event_id.state, "failed")
+        self.assertIn("501 Administratively Prohibited", sent.event_id.error)
+
+    def test_a_session_the_router_no_longer_has_needs_nothing_more(self):
+        self.listener.answers = {"disconnect": "nak"}
+        self.listener.error_cause = 503
+        sub = self._capped()
+        self.assertEqual(self._packets(sub).event_id.state, "done")
+
+    def test_a_refused_coa_falls_back_to_a_disconnect(self):
+        throttled = self._create_package(
+            "Net CoA", price=5.0, recurrence="weekly", data_gb=1.0
+        )
+        throttled.product_tmpl_id.write({"isp_cap_action": "throttle"})
+        self.listener.answers = {"coa": "nak"}
+        self.listener.error_cause = 405
+        sub = self._capped(throttled)
+        self.deliver()  # the Disconnect the refusal enqueued
+        coa_sent, disconnect_sent = self._packets(sub)
+        self.assertEqual((coa_sent.kind, coa_sent.answer), ("coa", "nak"))
+        self.assertIn("disconnected instead", coa_sent.event_id.error)
+        self.assertEqual(
+            (disconnect_sent.kind, disconnect_sent.answer), ("disconnect", "ack")
+        )
+        codes = [code for code, _attrs in self.listener.received]
+        self.assertEqual(codes, [packet.CoARequest, packet.DisconnectRequest])
+
+    def test_without_the_fallback_a_refused_coa_is_given_up(self):
+        throttled = self._create_package(
+            "Net CoA only", price=5.0, recurrence="weekly", data_gb=1.0
+        )
+        throttled.product_tmpl_id.write(
+            {"isp_cap_action": "throttle", "isp_coa_fallback": False}
+        )
+        self.listener.answers = {"coa": "nak"}
+        sub = self._capped(throttled)
+        self.deliver()
+        (sent,) = self._packets(sub)
+        self.assertEqual(sent.event_id.state, "failed")
+        self.assertIn("no Error-Cause given", sent.event_id.error)

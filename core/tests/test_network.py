@@ -198,3 +198,40 @@ def test_without_a_period_start_or_a_limit_freeradius_counts_nothing():
         period_start=START,
     )
     assert not [a for a in rows_of(unlimited)[0] if a.startswith("ISP-")]
+
+
+# -- Disconnect and CoA answers ---------------------------------------------------
+
+ACKED = network.Answer(network.ACK)
+SILENT = network.Answer(network.NO_ANSWER)
+
+
+def nak(cause=None):
+    return network.Answer(network.NAK, cause)
+
+
+@pytest.mark.parametrize(
+    "kind, answers, attempts, fallback, expected",
+    [
+        ("disconnect", [ACKED], 1, False, network.DONE),
+        ("disconnect", [], 1, False, network.DONE),
+        ("disconnect", [nak(503)], 1, False, network.DONE),
+        ("disconnect", [ACKED, SILENT], 1, False, network.RETRY),
+        ("disconnect", [SILENT], 5, False, network.GIVE_UP),
+        ("disconnect", [nak(506)], 2, False, network.RETRY),
+        ("disconnect", [nak(501)], 1, False, network.GIVE_UP),
+        ("coa", [nak(405)], 1, True, network.FALLBACK),
+        ("coa", [nak()], 1, False, network.GIVE_UP),
+        ("coa", [nak(404), SILENT], 1, True, network.FALLBACK),
+    ],
+)
+def test_each_answer_says_what_comes_next(kind, answers, attempts, fallback, expected):
+    assert network.after_answers(kind, answers, attempts, fallback, 5) == expected
+
+
+def test_an_answer_reads_as_words():
+    assert nak(405).text == "refused (405 Unsupported Service)"
+    assert nak().text == "refused (no Error-Cause given)"
+    assert SILENT.text == "no answer"
+    with pytest.raises(ValueError):
+        network.after_answers("ping", [], 1, False, 5)
