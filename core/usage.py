@@ -7,10 +7,13 @@ The rules, as a network engineer would state them:
   output octets with their gigawords already combined). What a report adds is
   its total minus the total last seen for that session, never the total
   again: a report read twice, or re-read after a crash, adds nothing.
-- A counter smaller than the one already seen (a router reset or a 32-bit
-  counter that wrapped without its gigawords), or a negative one, is ignored
-  and reported: it never lowers the usage, and the next good report counts
-  from the last good total.
+- A counter smaller than the one already seen (a router reset), or a
+  negative one, is ignored and reported: it never lowers the usage, and the
+  next good report counts from the last good total.
+- A router that never sends gigawords wraps its 32-bit counters at 4 GiB.
+  For such routers (a setting of the RADIUS server), a total that fell by
+  more than 2 GiB is a wrap, not a reset: what it adds is the new total plus
+  4 GiB less the one seen (one interim interval never carries 2 GiB more).
 - What a report adds belongs to the period that contains the day of that
   report, in the company's timezone. A session that spans two periods is thus
   split at the first report of the new period: the usage of a period is exact
@@ -24,6 +27,11 @@ from datetime import date
 NEGATIVE = "negative"
 BACKWARDS = "backwards"
 UNKNOWN_USER = "unknown_user"
+WRAPPED = "wrapped"
+
+GIGAWORD = 2**32
+# A fall larger than this, from a router without gigawords, is a wrap.
+_WRAP_DROP = 2**31
 
 
 @dataclass(frozen=True)
@@ -39,20 +47,26 @@ class Report:
 @dataclass(frozen=True)
 class Counted:
     """What a report adds (``delta``) and the session total to remember; or
-    why it is ignored (``problem``)."""
+    why it is ignored (``problem``). ``note`` is said but not a problem (a
+    counted wrap). ``total`` is the session's total as its router counts it
+    (after a wrap, the wrapped counter: the next report counts from it)."""
 
     delta: int
     total: int
     problem: str | None = None
+    note: str | None = None
 
 
-def count(report: Report, last_total: int | None) -> Counted:
+def count(report: Report, last_total: int | None, wraps: bool = False) -> Counted:
     """What ``report`` adds to the usage, ``last_total`` being the session's
-    total already counted (None for a session never seen)."""
+    total already counted (None for a session never seen); ``wraps``: its
+    router sends no gigawords, so its counters wrap at 4 GiB."""
     seen = last_total or 0
     if report.total < 0:
         return Counted(0, seen, NEGATIVE)
     if report.total < seen:
+        if wraps and seen - report.total > _WRAP_DROP:
+            return Counted(report.total + GIGAWORD - seen, report.total, note=WRAPPED)
         return Counted(0, seen, BACKWARDS)
     return Counted(report.total - seen, report.total)
 

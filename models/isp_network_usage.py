@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 import psycopg2
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..core import clock, network, units, usage
@@ -57,6 +58,35 @@ class IspRadiusServer(models.Model):
     last_import_note = fields.Text(
         string="Last Import", readonly=True, help="What the last import counted."
     )
+    counts_wrap = fields.Boolean(
+        string="Routers Send No Gigawords",
+        help="Routers whose 32-bit counters wrap at 4 GiB without sending "
+        "Acct-Input/Output-Gigawords: a counter that falls by more than 2 GiB "
+        "is then counted as a wrap, not ignored as a reset.",
+    )
+    interim_interval = fields.Integer(
+        string="Interim Interval (s)",
+        default=300,
+        help="How often the routers send an Interim-Update (Acct-Interim-Interval).",
+    )
+    stale_intervals = fields.Integer(
+        string="Close Silent Sessions After",
+        default=3,
+        help="A session with no accounting report for this many interim "
+        "intervals is closed in radacct (Stale-Session), so that it neither "
+        "counts as open nor locks its subscriber out. 0: never.",
+    )
+
+    @api.constrains("interim_interval", "stale_intervals")
+    def _check_stale_sessions(self):
+        for server in self:
+            if server.interim_interval < 1 or server.stale_intervals < 0:
+                raise ValidationError(
+                    _(
+                        "The interim interval is 1 second or more, and silent "
+                        "sessions are closed after 0 (never) or more intervals."
+                    )
+                )
 
     @api.model
     def _cron_import_usage(self):
@@ -76,6 +106,7 @@ class IspRadiusServer(models.Model):
         self.ensure_one()
         since = (self.last_import or datetime(1970, 1, 1)) - OVERLAP
         with self._isp_connect() as connection:
+            closed = self._isp_close_stale_sessions(connection)
             with connection.cursor(name="isp_usage") as pg:
                 pg.itersize = FETCH
                 pg.execute(
@@ -93,11 +124,37 @@ class IspRadiusServer(models.Model):
                 )
                 rows = pg.fetchall()
         if not rows:
+            if closed:
+                self.last_import_note = f"{closed} silent session(s) closed."
             return 0
         notes = self._isp_count_rows(rows)
+        if closed:
+            notes += f" {closed} silent session(s) closed."
         self.last_import = max(row[3] for row in rows)
         self.last_import_note = notes
         return len(rows)
+
+    def _isp_close_stale_sessions(self, connection):
+        """Close the open sessions of this server's radacct that sent no
+        report for ``stale_intervals`` interim intervals (their router
+        rebooted without Accounting-On, or lost them): stopped at their last
+        report, so their counters, already counted, do not move. Returns how
+        many were closed."""
+        if self.stale_intervals <= 0 or self.interim_interval <= 0:
+            return 0
+        with connection.cursor() as pg:
+            pg.execute(
+                """
+                UPDATE radacct
+                   SET acctstoptime = COALESCE(acctupdatetime, acctstarttime),
+                       acctterminatecause = 'Stale-Session'
+                 WHERE acctstoptime IS NULL
+                   AND COALESCE(acctupdatetime, acctstarttime)
+                       < now() - make_interval(secs => %s)
+                """,
+                [self.interim_interval * self.stale_intervals],
+            )
+            return pg.rowcount
 
     def _isp_count_rows(self, rows):
         """Count these radacct rows (keeping only each session's last one)."""
@@ -118,8 +175,12 @@ class IspRadiusServer(models.Model):
                 continue
             day = clock.local_today(updated, sub.company_id._isp_effective_timezone())
             result = usage.count(
-                usage.Report(unique_id, username, total, day), seen.get(unique_id)
+                usage.Report(unique_id, username, total, day),
+                seen.get(unique_id),
+                wraps=self.counts_wrap,
             )
+            if result.note:
+                problems[result.note] += 1
             if result.problem:
                 problems[result.problem] += 1
                 _logger.info(
@@ -137,7 +198,12 @@ class IspRadiusServer(models.Model):
         if grants:
             grants.subscription_id._isp_after_usage(grants)
         notes = [f"{len(rows)} accounting rows, {len(latest)} sessions."]
-        notes += [f"{count} ignored: {problem}" for problem, count in problems.items()]
+        notes += [
+            f"{count} counted as a 32-bit wrap"
+            if problem == usage.WRAPPED
+            else f"{count} ignored: {problem}"
+            for problem, count in problems.items()
+        ]
         return " ".join(notes)
 
     def _isp_subscriptions_of(self, usernames):

@@ -556,3 +556,86 @@ class TestCoaAnswers(RadiusCase):
         (sent,) = self._packets(sub)
         self.assertEqual(sent.event_id.state, "failed")
         self.assertIn("no Error-Cause given", sent.event_id.error)
+
+
+@tagged("post_install", "-at_install", "isp_radius")
+class TestCleanSessions(RadiusCase):
+    def _online(self):
+        _partner, sub = self.subscriber("Clean Sessions", credit=20.0)
+        self.deliver()
+        return sub
+
+    def _open_sessions(self, user):
+        return self.radius_sql(
+            "SELECT acctsessionid, acctterminatecause FROM radacct "
+            f"WHERE username = '{user}' AND acctstoptime IS NULL",
+            fetch=True,
+        )
+
+    def test_accounting_on_from_a_rebooted_router_closes_its_sessions(self):
+        sub = self._online()
+        user = sub.network_username
+        self.accounting("Start", "boot1", user)
+        self.accounting("Interim-Update", "boot1", user, input=GB)
+        self.import_usage()
+        self.assertEqual(len(self._open_sessions(user)), 1)
+        self.radius.send_accounting(
+            {
+                "Acct-Status-Type": "Accounting-On",
+                "NAS-IP-Address": "127.0.0.1",
+                "Acct-Session-Id": "nas-boot",
+            }
+        )
+        self.assertEqual(self._open_sessions(user), [], "closed by the NAS's reboot")
+        self.import_usage()
+        sub.grant_ids.invalidate_recordset()
+        self.assertAlmostEqual(sub.grant_ids.used_gb, 1.0, msg="counted once")
+
+    def test_a_silent_session_is_closed_after_its_intervals_and_counted_once(self):
+        sub = self._online()
+        user = sub.network_username
+        self.accounting("Start", "quiet", user)
+        self.accounting("Interim-Update", "quiet", user, input=GB)
+        self.import_usage()
+        self.radius_sql(
+            "UPDATE radacct SET acctupdatetime = now() - interval '16 minutes', "
+            "acctstarttime = now() - interval '20 minutes'"
+        )
+        self.import_usage()
+        self.assertEqual(self._open_sessions(user), [])
+        cause = self.radius_sql(
+            "SELECT acctterminatecause FROM radacct WHERE acctsessionid = 'quiet'",
+            fetch=True,
+        )
+        self.assertEqual(cause, [("Stale-Session",)])
+        self.assertIn("1 silent session(s) closed", self.server.last_import_note)
+        self.import_usage()
+        sub.grant_ids.invalidate_recordset()
+        self.assertAlmostEqual(sub.grant_ids.used_gb, 1.0, msg="counted once")
+
+    def test_a_fresh_session_is_not_closed(self):
+        sub = self._online()
+        self.accounting("Start", "fresh", sub.network_username)
+        self.import_usage()
+        self.assertEqual(len(self._open_sessions(sub.network_username)), 1)
+
+    def test_a_router_without_gigawords_has_its_wrap_counted(self):
+        self.server.counts_wrap = True
+        sub = self._online()
+        user = sub.network_username
+        self.accounting("Start", "w1", user)
+        self.accounting("Interim-Update", "w1", user, input=4_294_000_000)
+        self.import_usage()
+        self.accounting("Interim-Update", "w1", user, input=1_000_000)
+        self.import_usage()
+        self.assertIn("1 counted as a 32-bit wrap", self.server.last_import_note)
+        sub.grant_ids.invalidate_recordset()
+        self.assertAlmostEqual(
+            sub.grant_ids.used_gb, (2**32 + 1_000_000) / GB, places=6
+        )
+
+    def test_bad_session_settings_are_refused(self):
+        with self.assertRaises(ValidationError):
+            self.server.interim_interval = 0
+        with self.assertRaises(ValidationError):
+            self.server.stale_intervals = -1

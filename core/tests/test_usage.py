@@ -53,3 +53,30 @@ def test_the_usage_counted_never_exceeds_the_highest_total_nor_goes_down(totals)
     # really used, whatever the order, repeats and bad reports.
     assert counted == max([0, *[t for t in totals if t >= 0]])
     assert counted == (last or 0)
+
+
+def test_a_router_without_gigawords_wraps_at_4_gib_and_the_wrap_is_counted():
+    near_top = usage.count(report(4_294_000_000), None, wraps=True)
+    wrapped = usage.count(report(1_000_000), near_top.total, wraps=True)
+    assert wrapped.note == usage.WRAPPED and wrapped.problem is None
+    assert wrapped.delta == 1_000_000 + 2**32 - 4_294_000_000
+    again = usage.count(report(1_000_000), wrapped.total, wraps=True)
+    assert again.delta == 0, "read twice, counted once"
+    reset = usage.count(report(10), 1000, wraps=True)
+    assert reset.problem == usage.BACKWARDS, "a small fall is a reset, not a wrap"
+    assert usage.count(report(1_000_000), 4_294_000_000).problem == usage.BACKWARDS
+
+
+@given(
+    st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=30),
+)
+def test_counting_a_wrapping_counter_adds_up_to_the_bytes_sent(steps):
+    """Bytes sent in steps under 2 GiB, reported by a 32-bit counter."""
+    sent, seen, counted = 0, None, 0
+    for step in steps:
+        sent += step
+        result = usage.count(report(sent % 2**32), seen, wraps=True)
+        assert result.problem is None
+        counted += result.delta
+        seen = result.total
+    assert counted == sent
