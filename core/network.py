@@ -24,6 +24,10 @@ The rules, as a network engineer would state them:
   blocked or throttled as the service says, whatever Odoo last imported.
 - A subscriber cut or throttled mid-session gets a Disconnect-Request or a CoA
   (RFC 5176) at the router of their open session.
+- A service may allow only so many sessions at once (Simultaneous-Use, e.g.
+  1): FreeRADIUS counts the user's open sessions in radacct at login, except
+  those silent for longer than the stale delay (a router that lost them) and
+  those of the same device (Calling-Station-Id) logging in again.
 - Fair-usage alerts: each threshold (a percentage of the period's data) is
   announced once per period, when the usage crosses it.
 """
@@ -74,7 +78,8 @@ class Access:
     limit. ``capped`` is None, BLOCK or THROTTLE (the cap is reached).
     ``granted`` is the period's whole volume and ``period_start`` the UTC
     instant it began (None: FreeRADIUS does not count at authorize time);
-    ``cap_action`` is what happens at the cap.
+    ``cap_action`` is what happens at the cap. ``sessions`` is how many
+    sessions may be open at once (0: no limit).
     """
 
     username: str
@@ -85,6 +90,7 @@ class Access:
     granted: int | None = None
     period_start: datetime | None = None
     cap_action: str = BLOCK
+    sessions: int = 0
 
     @property
     def rejected(self) -> bool:
@@ -129,14 +135,19 @@ def access(
     used: int,
     cap_action: str = BLOCK,
     period_start: datetime | None = None,
+    sessions: int = 0,
 ) -> Access:
     """The Access of a subscriber whose current period, begun at
     ``period_start`` (UTC), gives ``granted`` bytes (None: no data limit) of
     which ``used`` are used (as last imported)."""
     if cap_action not in CAP_ACTIONS:
         raise ValueError(f"Unknown action at the cap {cap_action!r}.")
+    if sessions < 0:
+        raise ValueError("Simultaneous sessions are counted from 0 (no limit) up.")
     if granted is None:
-        return Access(username, password, expires, None, cap_action=cap_action)
+        return Access(
+            username, password, expires, None, cap_action=cap_action, sessions=sessions
+        )
     left = max(int(granted) - max(int(used), 0), 0)
     return Access(
         username,
@@ -147,14 +158,19 @@ def access(
         granted=int(granted),
         period_start=period_start,
         cap_action=cap_action,
+        sessions=sessions,
     )
 
 
 def radius_rows(
-    entitled: Access, vendor: str, throttle: Throttle | None = None
+    entitled: Access,
+    vendor: str,
+    throttle: Throttle | None = None,
+    stale_after: int = 0,
 ) -> Rows:
     """The radcheck and radreply rows that give ``entitled`` to the routers
-    of ``vendor``."""
+    of ``vendor``; ``stale_after`` (seconds) is when an open session without
+    report stops counting against the simultaneous sessions."""
     if vendor not in VENDORS:
         raise ValueError(f"Unknown router vendor {vendor!r}.")
     check = [("Cleartext-Password", ":=", entitled.password)]
@@ -174,6 +190,9 @@ def radius_rows(
         elif entitled.volume is not None:
             reply.extend(volume_attributes(vendor, entitled.volume))
             check.extend(cap_check_attributes(entitled, vendor, throttle))
+        if entitled.sessions:
+            check.append(("ISP-Simultaneous-Use", ":=", str(entitled.sessions)))
+            check.append(("ISP-Stale-After", ":=", str(max(int(stale_after), 0))))
     return Rows(tuple(check), tuple(reply))
 
 

@@ -72,7 +72,7 @@ class IspRadiusServer(models.Model):
         help="FreeRADIUS counts what radacct holds for the current period at "
         "every Access-Request, so that logging in again never gives a fresh "
         "volume between two usage imports. Needs the addon's dictionary and "
-        "isp_cap policy on the FreeRADIUS server (radius/README.md): without "
+        "isp_authorize policy on the FreeRADIUS server (radius/README.md): without "
         "them, untick this before the next delivery.",
     )
     coa_port = fields.Integer(
@@ -126,7 +126,12 @@ class IspRadiusServer(models.Model):
         res = super().write(vals)
         if {"company_id", "sequence", "active"} & vals.keys():
             self._isp_reassign_subscriptions(companies | self.company_id)
-        if {"vendor", "cap_at_login"} & vals.keys():
+        if {
+            "vendor",
+            "cap_at_login",
+            "interim_interval",
+            "stale_intervals",
+        } & vals.keys():
             # The rows of every running subscriber change with them.
             self.env["isp.subscription"].sudo().search(
                 [

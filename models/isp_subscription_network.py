@@ -192,6 +192,7 @@ class IspSubscription(models.Model):
             granted=granted,
             used=round(now.grant.used_gb * GB) if now else 0,
             cap_action=template.isp_cap_action or network.BLOCK,
+            sessions=template.isp_simultaneous_use,
             period_start=self._isp_day_start(now.grant.period_start)
             if now and self.radius_server_id.cap_at_login
             else None,
@@ -215,10 +216,12 @@ class IspSubscription(models.Model):
             }
             if kind != "remove":
                 entitled = sub._isp_access(current)
+                server = sub.radius_server_id
                 rows = network.radius_rows(
                     entitled,
-                    sub.radius_server_id.vendor,
+                    server.vendor,
                     sub.product_id.product_tmpl_id._isp_throttle(),
+                    stale_after=server.interim_interval * server.stale_intervals,
                 )
                 vals.update(check_rows=list(rows.check), reply_rows=list(rows.reply))
                 vals["capped"] = entitled.capped

@@ -112,6 +112,14 @@ class ProductTemplate(models.Model):
     isp_throttle_up_kbps = fields.Integer(
         string="Throttled Upload (kbit/s)", default=256
     )
+    isp_simultaneous_use = fields.Integer(
+        string="Sessions at Once",
+        default=0,
+        help="How many sessions a subscriber may have open at once (e.g. 1); "
+        "FreeRADIUS refuses one more at login. A session its router lost "
+        "(silent past the RADIUS server's delay) and the same device logging "
+        "in again never count. 0: no limit.",
+    )
     isp_coa_fallback = fields.Boolean(
         string="Disconnect When a CoA Is Refused",
         default=True,
@@ -221,6 +229,7 @@ class ProductTemplate(models.Model):
         "isp_alert_thresholds",
         "isp_throttle_down_kbps",
         "isp_throttle_up_kbps",
+        "isp_simultaneous_use",
         "isp_is_addon",
         "isp_addon_days",
         "isp_rollover_periods",
@@ -292,6 +301,8 @@ class ProductTemplate(models.Model):
                 "An add-on pack is sold on top of a subscription: it has no "
                 "recurrence of its own."
             )
+        if self.isp_simultaneous_use < 0:
+            return _("Sessions at once are counted from 0 (no limit) up.")
         if self.isp_addon_days < 0 or self.isp_rollover_periods < 0:
             return _("Days and periods are counted from 0 up.")
         try:

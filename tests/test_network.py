@@ -639,3 +639,51 @@ class TestCleanSessions(RadiusCase):
             self.server.interim_interval = 0
         with self.assertRaises(ValidationError):
             self.server.stale_intervals = -1
+
+
+@tagged("post_install", "-at_install", "isp_radius")
+class TestSimultaneousUse(RadiusCase):
+    def test_one_session_at_once_never_locks_out_the_same_device_or_a_lost_session(
+        self,
+    ):
+        single = self._create_package(
+            "Net single", price=5.0, recurrence="weekly", data_gb=5.0
+        )
+        single.product_tmpl_id.isp_simultaneous_use = 1
+        _partner, sub = self.subscriber("One At Once", credit=20.0, product=single)
+        self.deliver()
+        user, password = sub.network_username, sub.network_password
+
+        def login(device):
+            accepted, reply = self.radius.radtest(
+                user, password, attrs={"Calling-Station-Id": device}
+            )
+            return accepted, dict(reply)
+
+        self.assertTrue(login("AA-AA")[0], "nothing open yet")
+        self.radius.send_accounting(
+            {
+                "Acct-Status-Type": "Start",
+                "Acct-Session-Id": "one",
+                "User-Name": user,
+                "NAS-IP-Address": "127.0.0.1",
+                "Calling-Station-Id": "AA-AA",
+            }
+        )
+        accepted, reply = login("BB-BB")
+        self.assertFalse(accepted, "a second device while the first is online")
+        self.assertIn("Already connected", reply.get("Reply-Message", ""))
+        self.assertTrue(login("AA-AA")[0], "the same device redialling")
+        # The router lost the session: silent past 3 x 300 s, it no longer counts.
+        self.radius_sql(
+            "UPDATE radacct SET acctupdatetime = now() - interval '16 minutes', "
+            "acctstarttime = now() - interval '20 minutes'"
+        )
+        self.assertTrue(login("BB-BB")[0])
+
+    def test_without_a_limit_open_sessions_do_not_matter(self):
+        _partner, sub = self.subscriber("Many At Once", credit=20.0)
+        self.deliver()
+        self.accounting("Start", "m1", sub.network_username)
+        self.accounting("Start", "m2", sub.network_username)
+        self.assertTrue(self.radtest(sub.network_username, sub.network_password)[0])

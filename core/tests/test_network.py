@@ -235,3 +235,24 @@ def test_an_answer_reads_as_words():
     assert SILENT.text == "no answer"
     with pytest.raises(ValueError):
         network.after_answers("ping", [], 1, False, 5)
+
+
+def test_a_limit_on_simultaneous_sessions_goes_to_freeradius_with_the_stale_delay():
+    one = network.access(
+        username="alice", password="s", expires=END, granted=None, used=0, sessions=1
+    )
+    check, _reply = rows_of_stale(one, 900)
+    assert (check["ISP-Simultaneous-Use"], check["ISP-Stale-After"]) == ("1", "900")
+    unlimited = entitled()
+    assert "ISP-Simultaneous-Use" not in rows_of_stale(unlimited, 900)[0]
+    with pytest.raises(ValueError):
+        network.access(
+            username="a", password="s", expires=END, granted=None, used=0, sessions=-1
+        )
+
+
+def rows_of_stale(entitled_, stale_after):
+    rows = network.radius_rows(entitled_, MIKROTIK, None, stale_after)
+    return dict((a, v) for a, _op, v in rows.check), dict(
+        (a, v) for a, _op, v in rows.reply
+    )

@@ -317,12 +317,12 @@ class RadiusServer:
         text, removed = _strip_listen_sections(text)
         if not removed:
             raise RadiusError("no listen section found in sites-available/default")
-        # The data cap at every Access-Request (radius/raddb/policy.d/isp):
+        # Odoo's rules at every Access-Request (radius/raddb/policy.d/isp):
         # right after -sql in authorize, as radius/README.md tells a
         # production server.
         text, count = re.subn(
             r"^(authorize \{.*?^\t-sql\n)",
-            r"\1\tisp_cap\n",
+            r"\1\tisp_authorize\n",
             text,
             count=1,
             flags=re.S | re.M,
