@@ -13,6 +13,8 @@ The rules, as a network engineer would state them:
   low part, their *Gigawords* twin the number of 4 GiB (2**32 bytes) above it.
   Volumes are in decimal bytes: 1 GB = 10**9 bytes (see ``units``).
 - A package without data limit gets no volume: access is limited in time only.
+- A plan is also a speed tier: its speed (with a burst, on MikroTik) goes in
+  every Access-Accept, and a throttle at the cap replaces it.
 - At the cap (nothing left), the service says what happens: ``block`` (the
   next Access-Request is rejected, with a Reply-Message saying why) or
   ``throttle`` (accepted, without volume, with the vendor's rate limit).
@@ -67,6 +69,60 @@ class Throttle:
 
     down_kbps: int
     up_kbps: int
+
+
+@dataclass(frozen=True)
+class Speed:
+    """A plan's speed tier, in kbit/s, sent on every Access-Accept; with a
+    burst (MikroTik): up to ``burst_*`` while the average of the last
+    ``burst_seconds`` stays under ``threshold_pct`` of the burst."""
+
+    down_kbps: int
+    up_kbps: int
+    burst_down_kbps: int = 0
+    burst_up_kbps: int = 0
+    threshold_pct: int = 75
+    burst_seconds: int = 16
+
+    def problem(self) -> str | None:
+        """Why this speed cannot be sent, or None."""
+        if self.down_kbps < 0 or self.up_kbps < 0:
+            return "Speeds are 0 kbit/s (none) or more."
+        if bool(self.down_kbps) != bool(self.up_kbps):
+            return "Give both the download and the upload speed, or neither."
+        if self.burst_down_kbps or self.burst_up_kbps:
+            if not self.down_kbps:
+                return "A burst needs a base speed."
+            if (
+                self.burst_down_kbps <= self.down_kbps
+                or self.burst_up_kbps <= self.up_kbps
+            ):
+                return "A burst is faster than the base speed, both ways."
+            if not 1 <= self.threshold_pct <= 100 or self.burst_seconds < 1:
+                return "A burst needs a threshold from 1 to 100 % and 1 second or more."
+        return None
+
+
+def speed_attributes(vendor: str, speed: Speed | None) -> list[tuple[str, str, str]]:
+    """The vendor's attributes of a speed tier (none without a speed)."""
+    if not speed:
+        return []
+    problem = speed.problem()
+    if problem:
+        raise ValueError(problem)
+    if not speed.down_kbps:
+        return []
+    if vendor != MIKROTIK or not speed.burst_down_kbps:
+        return rate_limit_attributes(vendor, Throttle(speed.down_kbps, speed.up_kbps))
+    # rx/tx as the router sees them: rx is the subscriber's upload.
+    pct = speed.threshold_pct
+    rate = (
+        f"{speed.up_kbps}k/{speed.down_kbps}k "
+        f"{speed.burst_up_kbps}k/{speed.burst_down_kbps}k "
+        f"{speed.burst_up_kbps * pct // 100}k/{speed.burst_down_kbps * pct // 100}k "
+        f"{speed.burst_seconds}/{speed.burst_seconds}"
+    )
+    return [("Mikrotik-Rate-Limit", ":=", rate)]
 
 
 @dataclass(frozen=True)
@@ -167,6 +223,7 @@ def radius_rows(
     vendor: str,
     throttle: Throttle | None = None,
     stale_after: int = 0,
+    speed: Speed | None = None,
 ) -> Rows:
     """The radcheck and radreply rows that give ``entitled`` to the routers
     of ``vendor``; ``stale_after`` (seconds) is when an open session without
@@ -187,9 +244,11 @@ def radius_rows(
             )
         elif entitled.capped == THROTTLE:
             reply.extend(rate_limit_attributes(vendor, throttle))
-        elif entitled.volume is not None:
-            reply.extend(volume_attributes(vendor, entitled.volume))
-            check.extend(cap_check_attributes(entitled, vendor, throttle))
+        else:
+            reply.extend(speed_attributes(vendor, speed))
+            if entitled.volume is not None:
+                reply.extend(volume_attributes(vendor, entitled.volume))
+                check.extend(cap_check_attributes(entitled, vendor, throttle))
         if entitled.sessions:
             check.append(("ISP-Simultaneous-Use", ":=", str(entitled.sessions)))
             check.append(("ISP-Stale-After", ":=", str(max(int(stale_after), 0))))

@@ -222,6 +222,7 @@ class IspSubscription(models.Model):
                     server.vendor,
                     sub.product_id.product_tmpl_id._isp_throttle(),
                     stale_after=server.interim_interval * server.stale_intervals,
+                    speed=sub.product_id.product_tmpl_id._isp_speed(),
                 )
                 vals.update(check_rows=list(rows.check), reply_rows=list(rows.reply))
                 vals["capped"] = entitled.capped

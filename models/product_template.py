@@ -98,6 +98,29 @@ class ProductTemplate(models.Model):
         help="Percentages of the period's data at which the subscriber gets an "
         "e-mail, once per period each. Empty: no alert.",
     )
+    isp_speed_down_kbps = fields.Integer(
+        string="Download Speed (kbit/s)",
+        help="The plan's speed tier, sent on every Access-Accept. 0: the "
+        "router's own limit.",
+    )
+    isp_speed_up_kbps = fields.Integer(string="Upload Speed (kbit/s)")
+    isp_burst_down_kbps = fields.Integer(
+        string="Burst Download (kbit/s)",
+        help="MikroTik's burst: faster than the speed tier for a short while "
+        "(0: no burst).",
+    )
+    isp_burst_up_kbps = fields.Integer(string="Burst Upload (kbit/s)")
+    isp_burst_threshold_pct = fields.Integer(
+        string="Burst Threshold (%)",
+        default=75,
+        help="The burst lasts while the average speed stays under this share "
+        "of the burst speed.",
+    )
+    isp_burst_seconds = fields.Integer(
+        string="Burst Time (s)",
+        default=16,
+        help="The window the burst threshold is averaged over.",
+    )
     isp_cap_action = fields.Selection(
         [("block", "Block"), ("throttle", "Throttle")],
         string="At the Cap",
@@ -230,6 +253,12 @@ class ProductTemplate(models.Model):
         "isp_throttle_down_kbps",
         "isp_throttle_up_kbps",
         "isp_simultaneous_use",
+        "isp_speed_down_kbps",
+        "isp_speed_up_kbps",
+        "isp_burst_down_kbps",
+        "isp_burst_up_kbps",
+        "isp_burst_threshold_pct",
+        "isp_burst_seconds",
         "isp_is_addon",
         "isp_addon_days",
         "isp_rollover_periods",
@@ -301,6 +330,9 @@ class ProductTemplate(models.Model):
                 "An add-on pack is sold on top of a subscription: it has no "
                 "recurrence of its own."
             )
+        speed_problem = self._isp_speed().problem()
+        if speed_problem:
+            return speed_problem
         if self.isp_simultaneous_use < 0:
             return _("Sessions at once are counted from 0 (no limit) up.")
         if self.isp_addon_days < 0 or self.isp_rollover_periods < 0:
@@ -384,6 +416,18 @@ class ProductTemplate(models.Model):
                 service=self.name,
             )
         return None
+
+    def _isp_speed(self):
+        """The package's speed tier, as the core takes it."""
+        self.ensure_one()
+        return network.Speed(
+            self.isp_speed_down_kbps,
+            self.isp_speed_up_kbps,
+            self.isp_burst_down_kbps,
+            self.isp_burst_up_kbps,
+            self.isp_burst_threshold_pct,
+            self.isp_burst_seconds,
+        )
 
     def _isp_throttle(self):
         """The reduced speed of a throttled package, as the core takes it."""

@@ -687,3 +687,40 @@ class TestSimultaneousUse(RadiusCase):
         self.accounting("Start", "m1", sub.network_username)
         self.accounting("Start", "m2", sub.network_username)
         self.assertTrue(self.radtest(sub.network_username, sub.network_password)[0])
+
+
+@tagged("post_install", "-at_install", "isp_radius")
+class TestSpeedTier(RadiusCase):
+    def test_every_accept_carries_the_plans_speed_and_burst(self):
+        fast = self._create_package(
+            "Net 10M", price=5.0, recurrence="weekly", data_gb=5.0
+        )
+        fast.product_tmpl_id.write(
+            {
+                "isp_speed_down_kbps": 10240,
+                "isp_speed_up_kbps": 2048,
+                "isp_burst_down_kbps": 20480,
+                "isp_burst_up_kbps": 4096,
+            }
+        )
+        _partner, sub = self.subscriber("Speedy", credit=20.0, product=fast)
+        self.deliver()
+        accepted, reply = self.radtest(sub.network_username, sub.network_password)
+        self.assertTrue(accepted)
+        self.assertEqual(
+            reply["Mikrotik-Rate-Limit"],
+            "2048k/10240k 4096k/20480k 3072k/15360k 16/16",
+        )
+        self.assertEqual(volume(reply), 5 * GB)
+
+    def test_a_burst_slower_than_the_speed_is_refused(self):
+        template = self.weekly_5gb.product_tmpl_id
+        with self.assertRaises(ValidationError):
+            template.write(
+                {
+                    "isp_speed_down_kbps": 10240,
+                    "isp_speed_up_kbps": 2048,
+                    "isp_burst_down_kbps": 5000,
+                    "isp_burst_up_kbps": 4096,
+                }
+            )

@@ -256,3 +256,58 @@ def rows_of_stale(entitled_, stale_after):
     return dict((a, v) for a, _op, v in rows.check), dict(
         (a, v) for a, _op, v in rows.reply
     )
+
+
+# -- speed tiers --------------------------------------------------------------------
+
+
+def test_a_plan_is_a_speed_tier_sent_on_every_accept_with_its_burst():
+    tier = network.Speed(10240, 2048, 20480, 4096, 75, 16)
+    _check, reply = rows_of_speed(entitled(), MIKROTIK, tier)
+    assert (
+        reply["Mikrotik-Rate-Limit"] == "2048k/10240k 4096k/20480k 3072k/15360k 16/16"
+    )
+    assert "Mikrotik-Total-Limit" in reply, "and the volume"
+    plain = network.Speed(10240, 2048)
+    assert rows_of_speed(entitled(), MIKROTIK, plain)[1]["Mikrotik-Rate-Limit"] == (
+        "2048k/10240k"
+    )
+    chilli = rows_of_speed(entitled(), CHILLISPOT, tier)[1]
+    assert chilli["ChilliSpot-Bandwidth-Max-Down"] == "10240", "no burst there"
+    assert rows_of_speed(entitled(granted=None), GENERIC, plain)[1] == {
+        "WISPr-Bandwidth-Max-Down": "10240000",
+        "WISPr-Bandwidth-Max-Up": "2048000",
+    }
+
+
+def test_the_throttle_replaces_the_speed_tier_at_the_cap():
+    throttled = entitled(used=6 * GB, cap=THROTTLE)
+    rows = network.radius_rows(
+        throttled, MIKROTIK, Throttle(512, 256), speed=network.Speed(10240, 2048)
+    )
+    assert dict((a, v) for a, _o, v in rows.reply) == {
+        "Mikrotik-Rate-Limit": "256k/512k"
+    }
+
+
+@pytest.mark.parametrize(
+    "speed",
+    [
+        network.Speed(-1, 10),
+        network.Speed(10, 0),
+        network.Speed(0, 0, 100, 100),
+        network.Speed(100, 100, 50, 200),
+        network.Speed(100, 100, 200, 200, 0),
+    ],
+)
+def test_speeds_that_cannot_be_sent_say_why(speed):
+    assert speed.problem()
+    with pytest.raises(ValueError):
+        network.speed_attributes(MIKROTIK, speed)
+
+
+def rows_of_speed(entitled_, vendor, speed):
+    rows = network.radius_rows(entitled_, vendor, None, 0, speed)
+    return dict((a, v) for a, _op, v in rows.check), dict(
+        (a, v) for a, _op, v in rows.reply
+    )
