@@ -24,6 +24,11 @@ The rules, as a network engineer would state them:
   ``ISP-Period-Volume``: the ``isp_cap`` policy of ``radius/raddb``). A
   subscriber who logs in again gets only what is left, and at the cap is
   blocked or throttled as the service says, whatever Odoo last imported.
+- A walled garden instead: a capped or expired subscriber (per service), or
+  one never paid, is accepted into an address list (MikroTik) or an address
+  pool (``Framed-Pool``) that only reaches the portal, to pay and come back
+  by themselves. FreeRADIUS applies it at login once ``Expiration`` passed
+  (the ``isp_expired`` policy), as Odoo writes nothing at that instant.
 - A subscriber cut or throttled mid-session gets a Disconnect-Request or a CoA
   (RFC 5176) at the router of their open session.
 - A service may allow only so many sessions at once (Simultaneous-Use, e.g.
@@ -45,7 +50,11 @@ VENDORS = (MIKROTIK, CHILLISPOT, GENERIC)
 
 BLOCK = "block"
 THROTTLE = "throttle"
-CAP_ACTIONS = (BLOCK, THROTTLE)
+WALLED = "walled"
+CAP_ACTIONS = (BLOCK, THROTTLE, WALLED)
+# What a subscriber whose paid access ended gets.
+REJECT = "reject"
+EXPIRED_ACTIONS = (REJECT, WALLED)
 
 GIGAWORD = 2**32
 # What a 32-bit RADIUS integer holds.
@@ -147,10 +156,13 @@ class Access:
     period_start: datetime | None = None
     cap_action: str = BLOCK
     sessions: int = 0
+    expired_action: str = REJECT
 
     @property
     def rejected(self) -> bool:
-        return self.expires is None or self.capped == BLOCK
+        if self.expires is None:
+            return self.expired_action != WALLED
+        return self.capped == BLOCK
 
 
 @dataclass(frozen=True)
@@ -192,6 +204,7 @@ def access(
     cap_action: str = BLOCK,
     period_start: datetime | None = None,
     sessions: int = 0,
+    expired_action: str = REJECT,
 ) -> Access:
     """The Access of a subscriber whose current period, begun at
     ``period_start`` (UTC), gives ``granted`` bytes (None: no data limit) of
@@ -200,9 +213,17 @@ def access(
         raise ValueError(f"Unknown action at the cap {cap_action!r}.")
     if sessions < 0:
         raise ValueError("Simultaneous sessions are counted from 0 (no limit) up.")
+    if expired_action not in EXPIRED_ACTIONS:
+        raise ValueError(f"Unknown action once access ended {expired_action!r}.")
     if granted is None:
         return Access(
-            username, password, expires, None, cap_action=cap_action, sessions=sessions
+            username,
+            password,
+            expires,
+            None,
+            cap_action=cap_action,
+            sessions=sessions,
+            expired_action=expired_action,
         )
     left = max(int(granted) - max(int(used), 0), 0)
     return Access(
@@ -215,6 +236,7 @@ def access(
         period_start=period_start,
         cap_action=cap_action,
         sessions=sessions,
+        expired_action=expired_action,
     )
 
 
@@ -224,20 +246,40 @@ def radius_rows(
     throttle: Throttle | None = None,
     stale_after: int = 0,
     speed: Speed | None = None,
+    walled_garden: str = "",
 ) -> Rows:
     """The radcheck and radreply rows that give ``entitled`` to the routers
     of ``vendor``; ``stale_after`` (seconds) is when an open session without
-    report stops counting against the simultaneous sessions."""
+    report stops counting against the simultaneous sessions;
+    ``walled_garden`` is the address list or pool of the walled garden."""
     if vendor not in VENDORS:
         raise ValueError(f"Unknown router vendor {vendor!r}.")
+    walls = WALLED in (entitled.capped, entitled.expired_action)
+    if walls and not walled_garden:
+        raise ValueError(
+            "A walled garden needs the name of its address list or pool on the "
+            "RADIUS server."
+        )
     check = [("Cleartext-Password", ":=", entitled.password)]
     reply = []
+    if walls:
+        check += [
+            ("ISP-Walled-Garden", ":=", walled_garden),
+            ("ISP-Vendor", ":=", vendor),
+        ]
+    if entitled.expired_action == WALLED:
+        check.append(("ISP-Expired-Action", ":=", WALLED))
     if entitled.expires is None:
-        check.append(("Auth-Type", ":=", "Reject"))
-        reply.append(("Reply-Message", ":=", "No paid period: top up to connect."))
+        if entitled.expired_action == WALLED:
+            reply.extend(walled_garden_attributes(vendor, walled_garden))
+        else:
+            check.append(("Auth-Type", ":=", "Reject"))
+            reply.append(("Reply-Message", ":=", "No paid period: top up to connect."))
     else:
         check.append(("Expiration", ":=", entitled.expires.strftime(EXPIRATION_FORMAT)))
-        if entitled.capped == BLOCK:
+        if entitled.capped == WALLED:
+            reply.extend(walled_garden_attributes(vendor, walled_garden))
+        elif entitled.capped == BLOCK:
             check.append(("Auth-Type", ":=", "Reject"))
             reply.append(
                 ("Reply-Message", ":=", "Data used up: it comes back next period.")
@@ -252,7 +294,16 @@ def radius_rows(
         if entitled.sessions:
             check.append(("ISP-Simultaneous-Use", ":=", str(entitled.sessions)))
             check.append(("ISP-Stale-After", ":=", str(max(int(stale_after), 0))))
+    # Each attribute once (the vendor is named for both the cap and the wall).
+    check = list({row[0]: row for row in reversed(check)}.values())[::-1]
     return Rows(tuple(check), tuple(reply))
+
+
+def walled_garden_attributes(vendor: str, name: str) -> list[tuple[str, str, str]]:
+    """The vendor's attributes that put a session in the walled garden."""
+    if vendor == MIKROTIK:
+        return [("Mikrotik-Address-List", ":=", name)]
+    return [("Framed-Pool", ":=", name)]
 
 
 def cap_check_attributes(

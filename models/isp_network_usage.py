@@ -335,7 +335,9 @@ class IspSubscription(models.Model):
                     "server_id": sync["server_id"],
                     "subscription_id": sync["subscription_id"],
                     "username": sync["username"],
-                    "kind": "disconnect" if capped == network.BLOCK else "coa",
+                    # A throttle changes the session; a block or the walled
+                    # garden needs a new session (the router reconnects it).
+                    "kind": "coa" if capped == network.THROTTLE else "disconnect",
                     "reply_rows": sync.get("reply_rows"),
                     "capped": capped,
                 }

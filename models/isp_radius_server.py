@@ -75,6 +75,14 @@ class IspRadiusServer(models.Model):
         "isp_authorize policy on the FreeRADIUS server (radius/README.md): without "
         "them, untick this before the next delivery.",
     )
+    walled_garden = fields.Char(
+        required=True,
+        default="walled-garden",
+        help="The walled garden of services that send a capped or expired "
+        "subscriber there: a MikroTik address list (Mikrotik-Address-List), "
+        "else an address pool (Framed-Pool), whose firewall only lets through "
+        "the portal and what paying needs.",
+    )
     coa_port = fields.Integer(
         string="CoA Port",
         default=3799,

@@ -193,6 +193,7 @@ class IspSubscription(models.Model):
             used=round(now.grant.used_gb * GB) if now else 0,
             cap_action=template.isp_cap_action or network.BLOCK,
             sessions=template.isp_simultaneous_use,
+            expired_action=template.isp_expired_action or network.REJECT,
             period_start=self._isp_day_start(now.grant.period_start)
             if now and self.radius_server_id.cap_at_login
             else None,
@@ -223,6 +224,7 @@ class IspSubscription(models.Model):
                     sub.product_id.product_tmpl_id._isp_throttle(),
                     stale_after=server.interim_interval * server.stale_intervals,
                     speed=sub.product_id.product_tmpl_id._isp_speed(),
+                    walled_garden=server.walled_garden,
                 )
                 vals.update(check_rows=list(rows.check), reply_rows=list(rows.reply))
                 vals["capped"] = entitled.capped

@@ -122,12 +122,26 @@ class ProductTemplate(models.Model):
         help="The window the burst threshold is averaged over.",
     )
     isp_cap_action = fields.Selection(
-        [("block", "Block"), ("throttle", "Throttle")],
+        [
+            ("block", "Block"),
+            ("throttle", "Throttle"),
+            ("walled", "Walled garden"),
+        ],
         string="At the Cap",
         default="block",
         help="When the period's data is used up: block (the router rejects the "
-        "next connection until the next period) or throttle (the subscriber "
-        "stays connected at a reduced speed).",
+        "next connection until the next period), throttle (the subscriber "
+        "stays connected at a reduced speed) or walled garden (connected to "
+        "the RADIUS server's walled garden only: the portal, to top up).",
+    )
+    isp_expired_action = fields.Selection(
+        [("reject", "Reject"), ("walled", "Walled garden")],
+        string="Once Access Ended",
+        default="reject",
+        help="What a subscriber gets once the paid access ended, or before a "
+        "first paid period: rejected, or let into the RADIUS server's walled "
+        "garden, which only reaches the portal, to pay and come back by "
+        "themselves.",
     )
     isp_throttle_down_kbps = fields.Integer(
         string="Throttled Download (kbit/s)", default=512

@@ -724,3 +724,70 @@ class TestSpeedTier(RadiusCase):
                     "isp_burst_up_kbps": 4096,
                 }
             )
+
+
+@tagged("post_install", "-at_install", "isp_radius")
+class TestWalledGarden(RadiusCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.walled = cls._create_package(
+            "Net walled", price=5.0, recurrence="weekly", data_gb=1.0
+        )
+        cls.walled.product_tmpl_id.write(
+            {"isp_cap_action": "walled", "isp_expired_action": "walled"}
+        )
+
+    def login(self, sub):
+        return self.radtest(sub.network_username, sub.network_password)
+
+    def test_an_expired_subscriber_reaches_the_walled_garden_then_pays_back(self):
+        partner, sub = self.subscriber(
+            "Walled Late", credit=5.0, product=self.walled, start=self.week_ago()
+        )
+        self.run_cron(self.today)
+        self.assertEqual(sub.state, "waiting_credit")
+        self.deliver()
+        accepted, reply = self.login(sub)
+        self.assertTrue(accepted, "let in, but only to the walled garden")
+        self.assertEqual(reply["Mikrotik-Address-List"], "walled-garden")
+        self.assertEqual(volume(reply), 0)
+        self._top_up(partner, 5.0, self.today)
+        self.deliver()
+        accepted, reply = self.login(sub)
+        self.assertTrue(accepted)
+        self.assertNotIn("Mikrotik-Address-List", reply)
+        self.assertEqual(volume(reply), GB)
+
+    def test_never_paid_reaches_the_walled_garden(self):
+        _partner, sub = self.subscriber("Walled New", credit=0.0, product=self.walled)
+        self.deliver()
+        accepted, reply = self.login(sub)
+        self.assertTrue(accepted)
+        self.assertEqual(reply["Mikrotik-Address-List"], "walled-garden")
+
+    def test_past_the_cap_at_login_the_walled_garden_replaces_the_volume(self):
+        _partner, sub = self.subscriber("Walled Cap", credit=20.0, product=self.walled)
+        self.deliver()
+        user = sub.network_username
+        self.accounting("Start", "w1", user)
+        self.accounting("Stop", "w1", user, input=2 * GB)
+        accepted, reply = self.login(sub)
+        self.assertTrue(accepted)
+        self.assertEqual(reply["Mikrotik-Address-List"], "walled-garden")
+        self.assertEqual(volume(reply), 0)
+        self.import_usage()
+        self.deliver()
+        accepted, reply = self.login(sub)
+        self.assertEqual(reply["Mikrotik-Address-List"], "walled-garden", "Odoo agrees")
+        self.assertEqual(
+            [code for code, _attrs in self.listener.received], [], "session closed"
+        )
+
+    def test_a_service_that_rejects_still_rejects_once_access_ended(self):
+        _partner, sub = self.subscriber(
+            "Rejected Late", credit=5.0, start=self.week_ago()
+        )
+        self.run_cron(self.today)
+        self.deliver()
+        self.assertFalse(self.login(sub)[0])

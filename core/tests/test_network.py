@@ -311,3 +311,50 @@ def rows_of_speed(entitled_, vendor, speed):
     return dict((a, v) for a, _op, v in rows.check), dict(
         (a, v) for a, _op, v in rows.reply
     )
+
+
+# -- the walled garden -----------------------------------------------------------
+
+
+def walled(**kw):
+    values = dict(username="alice", password="s", expires=END, granted=5 * GB, used=0)
+    values.update(kw)
+    return network.access(**values)
+
+
+def rows_walled(entitled_, vendor=MIKROTIK, name="walled-garden"):
+    rows = network.radius_rows(entitled_, vendor, None, 0, None, name)
+    return dict((a, v) for a, _o, v in rows.check), dict(
+        (a, v) for a, _o, v in rows.reply
+    )
+
+
+def test_capped_into_the_walled_garden_is_accepted_into_its_address_list():
+    capped = walled(used=5 * GB, cap_action=network.WALLED)
+    assert not capped.rejected
+    check, reply = rows_walled(capped)
+    assert reply == {"Mikrotik-Address-List": "walled-garden"}
+    assert "Auth-Type" not in check
+    assert rows_walled(capped, GENERIC, "portal-pool")[1] == {
+        "Framed-Pool": "portal-pool"
+    }
+
+
+def test_never_paid_with_a_walled_garden_reaches_the_portal_and_expiry_is_told():
+    never = walled(expires=None, expired_action=network.WALLED)
+    assert not never.rejected
+    check, reply = rows_walled(never)
+    assert reply == {"Mikrotik-Address-List": "walled-garden"}
+    paid = walled(expired_action=network.WALLED, period_start=END)
+    check, _reply = rows_walled(paid)
+    assert check["ISP-Expired-Action"] == network.WALLED
+    assert check["ISP-Walled-Garden"] == "walled-garden"
+    rows = network.radius_rows(paid, MIKROTIK, None, 0, None, "walled-garden")
+    assert [a for a, _o, _v in rows.check].count("ISP-Vendor") == 1
+
+
+def test_a_walled_garden_without_its_name_or_an_unknown_action_is_refused():
+    with pytest.raises(ValueError, match="walled garden"):
+        rows_walled(walled(expired_action=network.WALLED), name="")
+    with pytest.raises(ValueError):
+        walled(expired_action="redirect")
