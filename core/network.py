@@ -39,6 +39,7 @@ The rules, as a network engineer would state them:
   announced once per period, when the usage crosses it.
 """
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -494,3 +495,36 @@ def after_answers(
     if refused:
         return FALLBACK if kind == "coa" and fallback_disconnect else GIVE_UP
     return RETRY if attempts < max_attempts else GIVE_UP
+
+
+# -- the routers (NAS) --------------------------------------------------------------
+
+NAS_KEY_PREFIX = "nas:"
+
+
+def nas_key(address: str) -> str:
+    """The outbox key of a router: never a subscriber's username."""
+    return f"{NAS_KEY_PREFIX}{address}"
+
+
+def nas_problem(address: str | None, coa_port: int) -> str | None:
+    """Why a router cannot be declared to FreeRADIUS, or None."""
+    try:
+        ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return (
+            f"{address!r} is not a router address: give the IPv4 or IPv6 address "
+            "it sends RADIUS from, e.g. 10.0.0.1."
+        )
+    if not 0 < coa_port < 65536:
+        return "A CoA port lies between 1 and 65535."
+    return None
+
+
+def secret_problem(secret: str | None) -> str | None:
+    """Why ``secret`` cannot be a router's RADIUS secret, or None."""
+    if not secret:
+        return "A router needs its RADIUS secret: the one set on the router."
+    if any(char in secret for char in "'\"\\\n") or len(secret) > 60:
+        return "A RADIUS secret is up to 60 characters, without quotes or line breaks."
+    return None

@@ -56,6 +56,7 @@ class IspNetworkEvent(models.Model):
             ("remove", "Remove the account"),
             ("disconnect", "Disconnect the session"),
             ("coa", "Change the session (CoA)"),
+            ("nas", "Write the router (nas table)"),
         ],
         required=True,
         readonly=True,
@@ -212,6 +213,7 @@ class IspNetworkEvent(models.Model):
         newest = self.browse([event.id for event in latest.values()])
         superseded = self.filtered(lambda e: e.kind in ROW_KINDS) - newest
         packets = self.filtered(lambda e: e.kind in PACKET_KINDS)
+        routers = self.filtered(lambda e: e.kind == "nas")
         try:
             with server._isp_connect() as connection:
                 server._isp_write_users(
@@ -226,16 +228,24 @@ class IspNetworkEvent(models.Model):
                     },
                     [e.username for e in newest if e.kind == "remove"],
                 )
+                if routers:
+                    server._isp_write_routers(
+                        connection,
+                        {
+                            e.username.removeprefix(network.NAS_KEY_PREFIX)
+                            for e in routers
+                        },
+                    )
                 sessions = (
                     server._isp_open_sessions(connection, packets.mapped("username"))
                     if packets
                     else {}
                 )
         except psycopg2.Error as exc:
-            (newest | superseded | packets)._isp_failed(str(exc).strip())
+            (newest | superseded | packets | routers)._isp_failed(str(exc).strip())
             return
         now = fields.Datetime.now()
-        newest.write({"state": "done", "delivered_at": now, "error": False})
+        (newest | routers).write({"state": "done", "delivered_at": now, "error": False})
         superseded.write({"state": "superseded", "delivered_at": now})
         for event in packets:
             event._isp_send_packet(server, sessions.get(event.username, []))

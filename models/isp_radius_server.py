@@ -260,6 +260,35 @@ class IspRadiusServer(models.Model):
                         page_size=1000,
                     )
 
+    def _isp_write_routers(self, connection, addresses):
+        """Write the nas table's rows of these router addresses as Odoo now
+        declares them (an archived or deleted router is removed), in the
+        delivery's transaction. The secret is read here only."""
+        routers = (
+            self.env["isp.nas"]
+            .sudo()
+            .search([("server_id", "=", self.id), ("address", "in", list(addresses))])
+        )
+        with connection.cursor() as pg:
+            pg.execute("DELETE FROM nas WHERE nasname = ANY(%s)", [list(addresses)])
+            if routers:
+                execute_values(
+                    pg,
+                    "INSERT INTO nas (nasname, shortname, type, ports, secret, "
+                    "description) VALUES %s",
+                    [
+                        (
+                            nas.address,
+                            nas.name,
+                            nas.nas_type,
+                            nas.coa_port,
+                            nas.secret,
+                            "Written by Odoo",
+                        )
+                        for nas in routers
+                    ],
+                )
+
     def _isp_open_sessions(self, connection, usernames):
         """Open sessions of these usernames: ``{username: [(session id, NAS
         address, secret, CoA port)]}``, the secret and port from the nas

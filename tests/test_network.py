@@ -5,8 +5,8 @@ import psycopg2
 from pyrad import packet
 
 from odoo import fields
-from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.isp_data_recurring.models.isp_fan_out import FAN_OUT_PARAM
@@ -791,3 +791,78 @@ class TestWalledGarden(RadiusCase):
         self.run_cron(self.today)
         self.deliver()
         self.assertFalse(self.login(sub)[0])
+
+
+@tagged("post_install", "-at_install", "isp_radius")
+class TestRouters(RadiusCase):
+    def nas_rows(self):
+        return self.radius_sql(
+            "SELECT nasname, shortname, type, ports, secret FROM nas "
+            "WHERE nasname <> '127.0.0.1' ORDER BY 1",
+            fetch=True,
+        )
+
+    def test_a_router_declared_in_odoo_reaches_the_nas_table_through_the_outbox(self):
+        router = self.env["isp.nas"].create(
+            {
+                "name": "tower-1",
+                "address": "10.9.0.1",
+                "secret_input": "tower-secret",
+                "nas_type": "mikrotik",
+                "coa_port": 1700,
+                "server_id": self.server.id,
+            }
+        )
+        self.assertEqual(self.nas_rows(), [], "not before the delivery")
+        event = self.env["isp.network.event"].search([("kind", "=", "nas")])
+        self.assertNotIn("tower-secret", str(event.read()), "no secret in the outbox")
+        self.deliver()
+        self.assertEqual(
+            self.nas_rows(), [("10.9.0.1", "tower-1", "mikrotik", 1700, "tower-secret")]
+        )
+        router.invalidate_recordset()
+        self.assertFalse(router.secret_input, "never shown back")
+        self.assertTrue(router.has_secret)
+        router.write({"secret_input": "new-secret", "address": "10.9.0.2"})
+        self.deliver()
+        self.assertEqual(
+            self.nas_rows(), [("10.9.0.2", "tower-1", "mikrotik", 1700, "new-secret")]
+        )
+        router.action_archive()
+        self.deliver()
+        self.assertEqual(self.nas_rows(), [])
+
+    def test_an_isp_manager_cannot_read_a_routers_secret(self):
+        router = self.env["isp.nas"].create(
+            {
+                "name": "tower-2",
+                "address": "10.9.0.3",
+                "secret_input": "hidden",
+                "server_id": self.server.id,
+            }
+        )
+        manager = new_test_user(
+            self.env, "isp_nas_manager", groups="isp_data_recurring.group_isp_manager"
+        )
+        with self.assertRaises(AccessError):
+            router.with_user(manager).read(["secret"])
+        router.invalidate_recordset()
+        self.assertFalse(router.with_user(manager).secret_input)
+
+    def test_a_bad_address_an_empty_secret_or_port_is_refused_and_nothing_written(
+        self,
+    ):
+        Nas = self.env["isp.nas"]
+        bad = [
+            {"address": "tower", "secret_input": "s"},
+            {"address": "10.9.0.4", "secret_input": ""},
+            {"address": "10.9.0.4", "secret_input": "s", "coa_port": 0},
+        ]
+        for vals in bad:
+            with self.subTest(vals=vals), self.assertRaises(ValidationError):
+                Nas.create(dict(vals, name="bad", server_id=self.server.id))
+        self.assertFalse(Nas.search([("name", "=", "bad")]))
+        self.assertFalse(
+            self.env["isp.network.event"].search([("kind", "=", "nas")]),
+            "nothing sent",
+        )

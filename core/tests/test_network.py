@@ -358,3 +358,18 @@ def test_a_walled_garden_without_its_name_or_an_unknown_action_is_refused():
         rows_walled(walled(expired_action=network.WALLED), name="")
     with pytest.raises(ValueError):
         walled(expired_action="redirect")
+
+
+# -- routers -----------------------------------------------------------------------
+
+
+def test_a_router_needs_an_address_a_port_and_a_plain_secret():
+    assert network.nas_problem("10.0.0.1", 3799) is None
+    assert network.nas_problem("2001:db8::1", 3799) is None
+    assert "not a router address" in network.nas_problem("router-1", 3799)
+    assert "not a router address" in network.nas_problem("", 3799)
+    assert "between 1 and 65535" in network.nas_problem("10.0.0.1", 70000)
+    assert network.secret_problem("s3cret") is None
+    assert "needs its RADIUS secret" in network.secret_problem("")
+    assert "without quotes" in network.secret_problem("it's")
+    assert network.nas_key("10.0.0.1") == "nas:10.0.0.1"
