@@ -27,6 +27,13 @@ _logger = logging.getLogger(__name__)
 # Rows read again at each import: a router's update committed a little late
 # is never missed; counting per session makes the second read add nothing.
 OVERLAP = timedelta(minutes=5)
+# Closed sessions an import counted (last updated by its watermark, an
+# UTC timestamp) that stopped more than N days ago.
+SQL_OLD_SESSIONS = (
+    "acctstoptime IS NOT NULL "
+    "AND COALESCE(acctupdatetime, acctstoptime) <= %s::timestamp AT TIME ZONE 'UTC' "
+    "AND acctstoptime < now() - make_interval(days => %s)"
+)
 FETCH = 5000
 
 
@@ -77,14 +84,35 @@ class IspRadiusServer(models.Model):
         "counts as open nor locks its subscriber out. 0: never.",
     )
 
-    @api.constrains("interim_interval", "stale_intervals")
+    retention_days = fields.Integer(
+        string="Keep Closed Sessions (days)",
+        default=0,
+        help="Closed radacct sessions already counted are archived or deleted "
+        "this many days after they stopped, so that the table never slows "
+        "FreeRADIUS or the import down. 0: keep them all.",
+    )
+    retention_action = fields.Selection(
+        [("archive", "Move to radacct_archive"), ("delete", "Delete")],
+        string="Old Sessions",
+        default="archive",
+        required=True,
+        help="Archive: moved to the table radacct_archive of the same database "
+        "(created like radacct when missing); delete: gone.",
+    )
+
+    @api.constrains("interim_interval", "stale_intervals", "retention_days")
     def _check_stale_sessions(self):
         for server in self:
-            if server.interim_interval < 1 or server.stale_intervals < 0:
+            if (
+                server.interim_interval < 1
+                or server.stale_intervals < 0
+                or server.retention_days < 0
+            ):
                 raise ValidationError(
                     _(
-                        "The interim interval is 1 second or more, and silent "
-                        "sessions are closed after 0 (never) or more intervals."
+                        "The interim interval is 1 second or more; silent "
+                        "sessions are closed after 0 (never) or more intervals, "
+                        "and closed ones kept 0 (for ever) or more days."
                     )
                 )
 
@@ -123,16 +151,57 @@ class IspRadiusServer(models.Model):
                     [since],
                 )
                 rows = pg.fetchall()
-        if not rows:
-            if closed:
-                self.last_import_note = f"{closed} silent session(s) closed."
-            return 0
-        notes = self._isp_count_rows(rows)
+        notes = self._isp_count_rows(rows) if rows else ""
         if closed:
             notes += f" {closed} silent session(s) closed."
-        self.last_import = max(row[3] for row in rows)
-        self.last_import_note = notes
+        if rows:
+            self.last_import = max(row[3] for row in rows)
+        with self._isp_connect() as connection:
+            retired = self._isp_retire_sessions(connection)
+        if retired:
+            notes += f" {retired} old session(s) {self.retention_action}d."
+        if notes:
+            self.last_import_note = notes.strip()
         return len(rows)
+
+    def _isp_retire_sessions(self, connection):
+        """Archive or delete the closed sessions counted by an import
+        (stopped and last updated before the import's watermark) that
+        stopped more than ``retention_days`` ago, and forget them in Odoo.
+        Returns how many went."""
+        if self.retention_days <= 0 or not self.last_import:
+            return 0
+        old = SQL_OLD_SESSIONS
+        with connection.cursor() as pg:
+            if self.retention_action == "archive":
+                pg.execute(
+                    "CREATE TABLE IF NOT EXISTS radacct_archive "
+                    "(LIKE radacct INCLUDING DEFAULTS)"
+                )
+                pg.execute(
+                    f"WITH gone AS (DELETE FROM radacct WHERE {old} RETURNING *) "  # noqa: S608
+                    "INSERT INTO radacct_archive SELECT * FROM gone "
+                    "RETURNING acctuniqueid",
+                    [self.last_import, self.retention_days],
+                )
+            else:
+                pg.execute(
+                    f"DELETE FROM radacct WHERE {old} RETURNING acctuniqueid",  # noqa: S608
+                    [self.last_import, self.retention_days],
+                )
+            gone = [row[0] for row in pg.fetchall()]
+        if gone:
+            self.env["isp.network.session"].flush_model()
+            self.env.execute_query(
+                SQL(
+                    "DELETE FROM isp_network_session "
+                    "WHERE server_id = %s AND unique_id = ANY(%s)",
+                    self.id,
+                    gone,
+                )
+            )
+            self.env["isp.network.session"].invalidate_model()
+        return len(gone)
 
     def _isp_close_stale_sessions(self, connection):
         """Close the open sessions of this server's radacct that sent no

@@ -866,3 +866,56 @@ class TestRouters(RadiusCase):
             self.env["isp.network.event"].search([("kind", "=", "nas")]),
             "nothing sent",
         )
+
+
+@tagged("post_install", "-at_install", "isp_radius")
+class TestRetention(RadiusCase):
+    def _session_row(self, unique_id, user, stopped_days_ago):
+        stop = (
+            "NULL"
+            if stopped_days_ago is None
+            else (f"now() - interval '{stopped_days_ago} days'")
+        )
+        start = f"now() - interval '{(stopped_days_ago or 0) + 1} days'"
+        self.radius_sql(
+            "INSERT INTO radacct (acctsessionid, acctuniqueid, username, "
+            "nasipaddress, acctstarttime, acctupdatetime, acctstoptime, "
+            f"acctinputoctets, acctoutputoctets) VALUES ('{unique_id}', "
+            f"'{unique_id}', '{user}', '127.0.0.1', {start}, "
+            f"COALESCE({stop}, now()), {stop}, 1000, 0)"
+        )
+
+    def _uniques(self, table):
+        return [
+            row[0]
+            for row in self.radius_sql(
+                f"SELECT acctuniqueid FROM {table} ORDER BY 1", fetch=True
+            )
+        ]
+
+    def test_old_counted_sessions_are_archived_and_recent_ones_kept(self):
+        _partner, sub = self.subscriber("Old Sessions", credit=20.0)
+        user = sub.network_username
+        self._session_row("old-closed", user, 40)
+        self._session_row("new-closed", user, 2)
+        self._session_row("still-open", user, None)
+        self.import_usage()
+        self.assertEqual(len(self._uniques("radacct")), 3, "kept by default")
+        self.server.retention_days = 30
+        self.import_usage()
+        self.assertEqual(self._uniques("radacct"), ["new-closed", "still-open"])
+        self.assertEqual(self._uniques("radacct_archive"), ["old-closed"])
+        self.assertIn("1 old session(s) archived", self.server.last_import_note)
+        self.assertFalse(
+            self.env["isp.network.session"].search([("unique_id", "=", "old-closed")])
+        )
+
+    def test_deleting_instead_of_archiving(self):
+        _partner, sub = self.subscriber("Deleted Sessions", credit=20.0)
+        self._session_row("gone", sub.network_username, 10)
+        self.import_usage()
+        self.server.write({"retention_days": 5, "retention_action": "delete"})
+        self.import_usage()
+        self.assertEqual(self._uniques("radacct"), [])
+        with self.assertRaises(ValidationError):
+            self.server.retention_days = -1
