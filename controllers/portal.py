@@ -102,6 +102,7 @@ class IspPortal(PaymentPortal):
             credit=sub_sudo._isp_portal_credit(),
             resume_hint=sub_sudo._isp_resume_hint(),
             low_credit=sub_sudo._isp_low_credit().get(sub_sudo),
+            usage_days=sub_sudo._isp_portal_usage_days(),
             invoices=invoices,
             access_token=access_token,
         )

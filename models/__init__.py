@@ -22,6 +22,7 @@ from . import isp_subscription_credit
 from . import isp_subscription_network
 from . import isp_network_event
 from . import isp_network_usage
+from . import isp_usage_day
 from . import isp_subscription_portal
 from . import isp_subscription_commercial
 from . import account_payment

@@ -263,6 +263,7 @@ class IspRadiusServer(models.Model):
                 added[(sub.id, day)] += result.delta
             counted.append((self.id, unique_id, username, result.total, updated))
         self._isp_remember_sessions(counted)
+        self.env["isp.usage.day"].sudo()._isp_book(added)
         grants = self._isp_add_usage(subs, added, problems)
         if grants:
             grants.subscription_id._isp_after_usage(grants)

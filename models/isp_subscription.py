@@ -377,6 +377,15 @@ class IspSubscription(models.Model):
         action["context"] = {}
         return action
 
+    def action_view_usage(self):
+        """The daily usage, as a chart (RADIUS accounting, by day)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "isp_data_recurring.isp_usage_day_action"
+        )
+        action["domain"] = [("subscription_id", "=", self.id)]
+        return action
+
     def action_view_invoices(self):
         """The grants' invoices, to read: they are made by the grants only."""
         self.ensure_one()

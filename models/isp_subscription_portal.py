@@ -57,6 +57,38 @@ class IspSubscription(models.Model):
             )
         return _("Not charged: our service did not run that day")
 
+    def _isp_portal_usage_days(self, today=None):
+        """The daily usage of the current and previous periods, for the
+        portal's bars: ``[(day, GB, percent of the busiest day)]``, oldest
+        first (empty without usage)."""
+        self.ensure_one()
+        sub = self.sudo()
+        today = today or sub._isp_today(sub.company_id)
+        periods = sub.grant_ids.filtered(
+            lambda g: (
+                g.state == "granted" and g.kind == "period" and g.period_start <= today
+            )
+        ).sorted("period_start")[-2:]
+        if not periods:
+            return []
+        days = (
+            self.env["isp.usage.day"]
+            .sudo()
+            .search(
+                [
+                    ("subscription_id", "=", sub.id),
+                    ("day", ">=", periods[0].period_start),
+                    ("day", "<=", min(periods[-1].period_end, today)),
+                ],
+                order="day",
+            )
+        )
+        top = max(days.mapped("used_gb"), default=0.0)
+        return [
+            (d.day, d.used_gb, round(100.0 * d.used_gb / top) if top else 0)
+            for d in days
+        ]
+
     def _isp_resume_hint(self):
         """What resumes a waiting subscription, for its subscriber: the
         amount and what it gives ("top up 3.50 to get your next 5 GB")."""

@@ -230,6 +230,12 @@ class TestUsage(RadiusCase):
         self.import_usage()
         sub.grant_ids.invalidate_recordset()
         self.assertAlmostEqual(sub.grant_ids.used_gb, 1.0, msg="never counted twice")
+        day = self.env["isp.usage.day"].search([("subscription_id", "=", sub.id)])
+        self.assertEqual(day.day, self.today, "booked on the report's day")
+        self.assertAlmostEqual(day.used_gb, 1.0, msg="and only once")
+        self.assertEqual(sub._isp_portal_usage_days(), [(self.today, 1.0, 100)])
+        action = sub.action_view_usage()
+        self.assertEqual(self.env["isp.usage.day"].search(action["domain"]), day)
 
     def test_gigawords_count_and_a_wrapped_counter_is_ignored(self):
         sub = self._online()
