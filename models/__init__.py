@@ -6,6 +6,7 @@ from . import isp_nas
 from . import isp_service_category
 from . import isp_site
 from . import product_template
+from . import product_template_network
 from . import res_company
 from . import res_config_settings
 from . import res_partner

@@ -10,7 +10,7 @@ moment it writes the router to FreeRADIUS, so it never sits in an event."""
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..core import network
+from ..core import nas as nas_rules
 
 NAS_FIELDS = {
     "name",
@@ -78,7 +78,7 @@ class IspNas(models.Model):
     def _inverse_secret_input(self):
         for nas in self:
             if nas.secret_input:
-                problem = network.secret_problem(nas.secret_input)
+                problem = nas_rules.secret_problem(nas.secret_input)
                 if problem:
                     raise ValidationError(problem)
                 nas.sudo().secret = nas.secret_input
@@ -86,14 +86,14 @@ class IspNas(models.Model):
     @api.constrains("address", "coa_port")
     def _check_router(self):
         for nas in self:
-            problem = network.nas_problem(nas.address, nas.coa_port)
+            problem = nas_rules.nas_problem(nas.address, nas.coa_port)
             if problem:
                 raise ValidationError(problem)
 
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            problem = network.secret_problem(
+            problem = nas_rules.secret_problem(
                 vals.get("secret_input") or vals.get("secret")
             )
             if problem:
@@ -131,7 +131,7 @@ class IspNas(models.Model):
                 [
                     {
                         "server_id": server.id,
-                        "username": network.nas_key(address),
+                        "username": nas_rules.nas_key(address),
                         "kind": "nas",
                     }
                     for server, address in sorted(keys, key=lambda k: (k[0].id, k[1]))

@@ -23,7 +23,7 @@ import psycopg2
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from ..core import fanout, network
+from ..core import fanout, nas, network
 from ..radius.coa import send_packet
 
 _logger = logging.getLogger(__name__)
@@ -231,10 +231,7 @@ class IspNetworkEvent(models.Model):
                 if routers:
                     server._isp_write_routers(
                         connection,
-                        {
-                            e.username.removeprefix(network.NAS_KEY_PREFIX)
-                            for e in routers
-                        },
+                        {e.username.removeprefix(nas.NAS_KEY_PREFIX) for e in routers},
                     )
                 sessions = (
                     server._isp_open_sessions(connection, packets.mapped("username"))
@@ -267,7 +264,7 @@ class IspNetworkEvent(models.Model):
     def _isp_send_packet(self, server, sessions):
         """Send this Disconnect-Request or CoA to the routers of the open
         sessions of its user, record each answer, and do what the answers
-        say (``core.network.after_answers``): done, retried later, a
+        say (``core.nas.after_answers``): done, retried later, a
         Disconnect instead of a refused CoA, or given up."""
         self.ensure_one()
         answers, log = [], []
@@ -284,7 +281,7 @@ class IspNetworkEvent(models.Model):
                 )
                 text = answer.text
             else:
-                answer = network.Answer(network.NO_ANSWER)
+                answer = nas.Answer(nas.NO_ANSWER)
                 text = _(
                     "not sent: no secret for router %(address)s in the RADIUS "
                     "database's nas table",
@@ -304,7 +301,7 @@ class IspNetworkEvent(models.Model):
         if log:
             self.env["isp.network.packet"].sudo().create(log)
         template = self.subscription_id.product_id.product_tmpl_id
-        step = network.after_answers(
+        step = nas.after_answers(
             self.kind,
             answers,
             self.attempts + 1,
@@ -314,14 +311,14 @@ class IspNetworkEvent(models.Model):
         summary = "\n".join(
             f"{vals['router']}: {vals['note']}"
             for vals in log
-            if vals["answer"] != network.ACK
+            if vals["answer"] != nas.ACK
         )
         now = fields.Datetime.now()
-        if step == network.DONE:
+        if step == nas.DONE:
             self.write({"state": "done", "delivered_at": now, "error": False})
-        elif step == network.RETRY:
+        elif step == nas.RETRY:
             self._isp_failed(summary)
-        elif step == network.FALLBACK:
+        elif step == nas.FALLBACK:
             self.write(
                 {
                     "state": "done",
@@ -364,9 +361,9 @@ class IspNetworkPacket(models.Model):
     router = fields.Char(help="The router's address and CoA port.")
     answer = fields.Selection(
         [
-            (network.ACK, "Acknowledged"),
-            (network.NAK, "Refused"),
-            (network.NO_ANSWER, "No answer"),
+            (nas.ACK, "Acknowledged"),
+            (nas.NAK, "Refused"),
+            (nas.NO_ANSWER, "No answer"),
         ],
         required=True,
     )

@@ -2,12 +2,12 @@
 
 Plain Python; no Odoo import. The delivery job of the network outbox calls
 ``send_packet`` for a subscriber cut (disconnect) or throttled (coa) in the
-middle of a session, and reads its answer (``core.network.Answer``).
+middle of a session, and reads its answer (``core.nas.Answer``).
 """
 
 from pathlib import Path
 
-from ..core.network import ACK, NAK, NO_ANSWER, Answer
+from ..core.nas import ACK, NAK, NO_ANSWER, Answer
 
 DICTIONARY = Path(__file__).resolve().parent / "dictionary.pyrad"
 TIMEOUT = 2

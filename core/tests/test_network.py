@@ -200,64 +200,6 @@ def test_without_a_period_start_or_a_limit_freeradius_counts_nothing():
     assert not [a for a in rows_of(unlimited)[0] if a.startswith("ISP-")]
 
 
-# -- Disconnect and CoA answers ---------------------------------------------------
-
-ACKED = network.Answer(network.ACK)
-SILENT = network.Answer(network.NO_ANSWER)
-
-
-def nak(cause=None):
-    return network.Answer(network.NAK, cause)
-
-
-@pytest.mark.parametrize(
-    "kind, answers, attempts, fallback, expected",
-    [
-        ("disconnect", [ACKED], 1, False, network.DONE),
-        ("disconnect", [], 1, False, network.DONE),
-        ("disconnect", [nak(503)], 1, False, network.DONE),
-        ("disconnect", [ACKED, SILENT], 1, False, network.RETRY),
-        ("disconnect", [SILENT], 5, False, network.GIVE_UP),
-        ("disconnect", [nak(506)], 2, False, network.RETRY),
-        ("disconnect", [nak(501)], 1, False, network.GIVE_UP),
-        ("coa", [nak(405)], 1, True, network.FALLBACK),
-        ("coa", [nak()], 1, False, network.GIVE_UP),
-        ("coa", [nak(404), SILENT], 1, True, network.FALLBACK),
-    ],
-)
-def test_each_answer_says_what_comes_next(kind, answers, attempts, fallback, expected):
-    assert network.after_answers(kind, answers, attempts, fallback, 5) == expected
-
-
-def test_an_answer_reads_as_words():
-    assert nak(405).text == "refused (405 Unsupported Service)"
-    assert nak().text == "refused (no Error-Cause given)"
-    assert SILENT.text == "no answer"
-    with pytest.raises(ValueError):
-        network.after_answers("ping", [], 1, False, 5)
-
-
-def test_a_limit_on_simultaneous_sessions_goes_to_freeradius_with_the_stale_delay():
-    one = network.access(
-        username="alice", password="s", expires=END, granted=None, used=0, sessions=1
-    )
-    check, _reply = rows_of_stale(one, 900)
-    assert (check["ISP-Simultaneous-Use"], check["ISP-Stale-After"]) == ("1", "900")
-    unlimited = entitled()
-    assert "ISP-Simultaneous-Use" not in rows_of_stale(unlimited, 900)[0]
-    with pytest.raises(ValueError):
-        network.access(
-            username="a", password="s", expires=END, granted=None, used=0, sessions=-1
-        )
-
-
-def rows_of_stale(entitled_, stale_after):
-    rows = network.radius_rows(entitled_, MIKROTIK, None, stale_after)
-    return dict((a, v) for a, _op, v in rows.check), dict(
-        (a, v) for a, _op, v in rows.reply
-    )
-
-
 # -- speed tiers --------------------------------------------------------------------
 
 
@@ -360,16 +302,22 @@ def test_a_walled_garden_without_its_name_or_an_unknown_action_is_refused():
         walled(expired_action="redirect")
 
 
-# -- routers -----------------------------------------------------------------------
+def test_a_limit_on_simultaneous_sessions_goes_to_freeradius_with_the_stale_delay():
+    one = network.access(
+        username="alice", password="s", expires=END, granted=None, used=0, sessions=1
+    )
+    check, _reply = rows_of_stale(one, 900)
+    assert (check["ISP-Simultaneous-Use"], check["ISP-Stale-After"]) == ("1", "900")
+    unlimited = entitled()
+    assert "ISP-Simultaneous-Use" not in rows_of_stale(unlimited, 900)[0]
+    with pytest.raises(ValueError):
+        network.access(
+            username="a", password="s", expires=END, granted=None, used=0, sessions=-1
+        )
 
 
-def test_a_router_needs_an_address_a_port_and_a_plain_secret():
-    assert network.nas_problem("10.0.0.1", 3799) is None
-    assert network.nas_problem("2001:db8::1", 3799) is None
-    assert "not a router address" in network.nas_problem("router-1", 3799)
-    assert "not a router address" in network.nas_problem("", 3799)
-    assert "between 1 and 65535" in network.nas_problem("10.0.0.1", 70000)
-    assert network.secret_problem("s3cret") is None
-    assert "needs its RADIUS secret" in network.secret_problem("")
-    assert "without quotes" in network.secret_problem("it's")
-    assert network.nas_key("10.0.0.1") == "nas:10.0.0.1"
+def rows_of_stale(entitled_, stale_after):
+    rows = network.radius_rows(entitled_, MIKROTIK, None, stale_after)
+    return dict((a, v) for a, _op, v in rows.check), dict(
+        (a, v) for a, _op, v in rows.reply
+    )
