@@ -170,3 +170,9 @@ class RadiusCase(IspCommon):
 
     def week_ago(self):
         return self.today - timedelta(days=7)
+
+
+def volume(reply):
+    """Bytes of MikroTik's volume attributes in a reply."""
+    low = int(reply.get("Mikrotik-Total-Limit", 0))
+    return int(reply.get("Mikrotik-Total-Limit-Gigawords", 0)) * 2**32 + low
