@@ -35,6 +35,12 @@ The rules, as a network engineer would state them:
   1): FreeRADIUS counts the user's open sessions in radacct at login, except
   those silent for longer than the stale delay (a router that lost them) and
   those of the same device (Calling-Station-Id) logging in again.
+- Fair usage in steps (``fair_usage``): the step in force decides the
+  speed or the block, the router gets the data left until the next step, and
+  FreeRADIUS's ``isp_cap`` applies the next step at login once radacct
+  reaches it. Traffic in a free (or cheaper) time window is not counted by
+  Odoo; FreeRADIUS, which counts every byte of radacct, is told the period's
+  volume plus what Odoo did not count, so both agree.
 - Fair-usage alerts: each threshold (a percentage of the period's data) is
   announced once per period, when the usage crosses it.
 """
@@ -43,15 +49,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from . import fair_usage
+from .fair_usage import BLOCK, THROTTLE, WALLED, Step, Throttle
+
 MIKROTIK = "mikrotik"
 CHILLISPOT = "chillispot"
 GENERIC = "generic"
 VENDORS = (MIKROTIK, CHILLISPOT, GENERIC)
 
-BLOCK = "block"
-THROTTLE = "throttle"
-WALLED = "walled"
-CAP_ACTIONS = (BLOCK, THROTTLE, WALLED)
 # What a subscriber whose paid access ended gets.
 REJECT = "reject"
 EXPIRED_ACTIONS = (REJECT, WALLED)
@@ -70,14 +75,6 @@ VOLUME_ATTRIBUTES = {
     MIKROTIK: ("Mikrotik-Total-Limit", "Mikrotik-Total-Limit-Gigawords"),
     CHILLISPOT: ("ChilliSpot-Max-Total-Octets", "ChilliSpot-Max-Total-Gigawords"),
 }
-
-
-@dataclass(frozen=True)
-class Throttle:
-    """The speed a throttled subscriber keeps, in kbit/s."""
-
-    down_kbps: int
-    up_kbps: int
 
 
 @dataclass(frozen=True)
@@ -139,12 +136,16 @@ class Access:
     """What a subscriber may do on the network now.
 
     ``expires`` is the UTC instant access ends (None: never paid, rejected).
-    ``volume`` is the bytes left in the current period, None without a data
-    limit. ``capped`` is None, BLOCK or THROTTLE (the cap is reached).
-    ``granted`` is the period's whole volume and ``period_start`` the UTC
-    instant it began (None: FreeRADIUS does not count at authorize time);
-    ``cap_action`` is what happens at the cap. ``sessions`` is how many
-    sessions may be open at once (0: no limit).
+    ``volume`` is the bytes left until the next fair-usage step (the cap,
+    without steps), None without a data limit or past the last step.
+    ``capped`` is the action of the step in force: None, BLOCK, THROTTLE (at
+    ``throttle``) or WALLED; ``step_pct`` its threshold (0: none).
+    ``limit`` is the bytes of the period at which the next step begins, plus
+    ``uncounted`` (traffic Odoo did not count, which radacct holds), and
+    ``period_start`` the UTC instant the period began (None: FreeRADIUS does
+    not count at authorize time); ``cap_action`` and ``next_throttle`` are
+    what the next step does. ``sessions`` is how many sessions may be open at
+    once (0: no limit).
     """
 
     username: str
@@ -152,17 +153,28 @@ class Access:
     expires: datetime | None
     volume: int | None
     capped: str | None = None
-    granted: int | None = None
+    limit: int | None = None
     period_start: datetime | None = None
     cap_action: str = BLOCK
     sessions: int = 0
     expired_action: str = REJECT
+    throttle: Throttle | None = None
+    next_throttle: Throttle | None = None
+    step_pct: int = 0
+    uncounted: int = 0
 
     @property
     def rejected(self) -> bool:
         if self.expires is None:
             return self.expired_action != WALLED
         return self.capped == BLOCK
+
+    @property
+    def walls(self) -> bool:
+        """Whether the walled garden may be needed, now or at a next step."""
+        return WALLED in (self.capped, self.expired_action) or (
+            self.limit is not None and self.cap_action == WALLED
+        )
 
 
 @dataclass(frozen=True)
@@ -205,12 +217,16 @@ def access(
     period_start: datetime | None = None,
     sessions: int = 0,
     expired_action: str = REJECT,
+    steps: tuple[Step, ...] = (),
+    throttle: Throttle | None = None,
+    uncounted: int = 0,
 ) -> Access:
     """The Access of a subscriber whose current period, begun at
     ``period_start`` (UTC), gives ``granted`` bytes (None: no data limit) of
-    which ``used`` are used (as last imported)."""
-    if cap_action not in CAP_ACTIONS:
-        raise ValueError(f"Unknown action at the cap {cap_action!r}.")
+    which ``used`` are counted (as last imported) and ``uncounted`` more were
+    carried in free time windows; ``steps`` are the service's fair-usage
+    steps (none: ``cap_action`` at 100 %, throttled at ``throttle``)."""
+    ladder = fair_usage.ladder(steps, cap_action, throttle)
     if sessions < 0:
         raise ValueError("Simultaneous sessions are counted from 0 (no limit) up.")
     if expired_action not in EXPIRED_ACTIONS:
@@ -225,18 +241,24 @@ def access(
             sessions=sessions,
             expired_action=expired_action,
         )
-    left = max(int(granted) - max(int(used), 0), 0)
+    used = max(int(used), 0)
+    where = fair_usage.stage(int(granted), used, ladder)
+    step, following = where.step, where.next
     return Access(
         username,
         password,
         expires,
-        left,
-        cap_action if not left else None,
-        granted=int(granted),
+        None if where.limit is None else where.limit - used,
+        step.action if step else None,
+        limit=None if where.limit is None else where.limit + max(int(uncounted), 0),
         period_start=period_start,
-        cap_action=cap_action,
+        cap_action=following.action if following else ladder[-1].action,
         sessions=sessions,
         expired_action=expired_action,
+        throttle=step.throttle if step else None,
+        next_throttle=following.throttle if following else None,
+        step_pct=step.threshold_pct if step else 0,
+        uncounted=max(int(uncounted), 0),
     )
 
 
@@ -254,7 +276,7 @@ def radius_rows(
     ``walled_garden`` is the address list or pool of the walled garden."""
     if vendor not in VENDORS:
         raise ValueError(f"Unknown router vendor {vendor!r}.")
-    walls = WALLED in (entitled.capped, entitled.expired_action)
+    walls = entitled.walls
     if walls and not walled_garden:
         raise ValueError(
             "A walled garden needs the name of its address list or pool on the "
@@ -284,13 +306,21 @@ def radius_rows(
             reply.append(
                 ("Reply-Message", ":=", "Data used up: it comes back next period.")
             )
-        elif entitled.capped == THROTTLE:
-            reply.extend(rate_limit_attributes(vendor, throttle))
         else:
-            reply.extend(speed_attributes(vendor, speed))
+            if entitled.capped == THROTTLE:
+                reply.extend(
+                    rate_limit_attributes(vendor, entitled.throttle or throttle)
+                )
+            else:
+                reply.extend(speed_attributes(vendor, speed))
             if entitled.volume is not None:
+                # Until the next step: the router ends the session there.
                 reply.extend(volume_attributes(vendor, entitled.volume))
-                check.extend(cap_check_attributes(entitled, vendor, throttle))
+                check.extend(
+                    cap_check_attributes(
+                        entitled, vendor, entitled.next_throttle or throttle
+                    )
+                )
         if entitled.sessions:
             check.append(("ISP-Simultaneous-Use", ":=", str(entitled.sessions)))
             check.append(("ISP-Stale-After", ":=", str(max(int(stale_after), 0))))
@@ -311,14 +341,15 @@ def cap_check_attributes(
 ) -> list[tuple[str, str, str]]:
     """The control attributes with which FreeRADIUS's ``isp_cap`` policy
     counts the period's usage at every Access-Request: when the period
-    began (seconds since 1970, UTC), its whole volume, and what to do at the
-    cap for this vendor (none without a period start)."""
-    if entitled.period_start is None or entitled.granted is None:
+    began (seconds since 1970, UTC), the bytes of radacct at which the next
+    step begins (the cap, without steps), and what that step does for this
+    vendor (none without a period start)."""
+    if entitled.period_start is None or entitled.limit is None:
         return []
     start = entitled.period_start.replace(tzinfo=timezone.utc).timestamp()
     attributes = [
         ("ISP-Period-Start", ":=", str(int(start))),
-        ("ISP-Period-Volume", ":=", str(entitled.granted)),
+        ("ISP-Period-Volume", ":=", str(entitled.limit)),
         ("ISP-Cap-Action", ":=", entitled.cap_action),
         ("ISP-Vendor", ":=", vendor),
     ]

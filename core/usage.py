@@ -19,14 +19,20 @@ The rules, as a network engineer would state them:
   split at the first report of the new period: the usage of a period is exact
   to one interim interval (routers send one every few minutes).
 - A report for a username that no subscription holds is ignored and reported.
+- Once routers are declared in Odoo for a RADIUS server, a report from an
+  address none of them has (a router nobody declared, or a forged packet the
+  server let through) is ignored and reported, whatever its username. With
+  no router declared, the server's own client list is the only gate.
 """
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import date
 
 NEGATIVE = "negative"
 BACKWARDS = "backwards"
 UNKNOWN_USER = "unknown_user"
+UNKNOWN_NAS = "from a router not declared"
 WRAPPED = "wrapped"
 
 GIGAWORD = 2**32
@@ -86,3 +92,18 @@ def period_of(day: date, spans: list[Span]) -> object | None:
         if span.start <= day <= span.end:
             return span.key
     return None
+
+
+def router_key(address) -> str:
+    """An address as one text whatever its spelling (``::1`` and
+    ``0:0::1`` are one router); the text itself when it is no address."""
+    try:
+        return ipaddress.ip_address(str(address or "").strip()).compressed
+    except ValueError:
+        return str(address or "").strip()
+
+
+def from_declared_router(address, declared: set[str]) -> bool:
+    """Whether a report from ``address`` counts, given the ``router_key``s
+    of the declared routers (none declared: every address counts)."""
+    return not declared or router_key(address) in declared

@@ -3,6 +3,7 @@ from . import isp_fan_out
 from . import isp_run_mixin
 from . import isp_radius_server
 from . import isp_nas
+from . import isp_fair_usage
 from . import isp_service_category
 from . import isp_site
 from . import product_template

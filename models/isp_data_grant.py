@@ -13,6 +13,8 @@ BOOKKEEPING_FIELDS = {
     "resolved_by_id",
     "alerts_sent",
     "cap_reached",
+    "fair_usage_step",
+    "free_gb",
     "note",
 }
 # What a reversal writes (see isp_data_grant_reversal.py), under REVERSING.
@@ -162,7 +164,22 @@ class IspDataGrant(models.Model):
         readonly=True, help="The fair-usage thresholds (%) announced this period."
     )
     cap_reached = fields.Boolean(
-        readonly=True, help="The period's data was used up: blocked or throttled."
+        readonly=True,
+        help="A fair-usage step (the cap, without steps) was reached: slowed "
+        "down, blocked or walled.",
+    )
+    fair_usage_step = fields.Integer(
+        string="Fair-Usage Step (%)",
+        readonly=True,
+        help="The highest fair-usage step reached this period, and acted upon.",
+    )
+    free_gb = fields.Float(
+        string="Not Counted (GB)",
+        digits=(16, 3),
+        readonly=True,
+        aggregator="sum",
+        help="Traffic in the service's free or cheaper time windows that did "
+        "not count against the data.",
     )
     outcome = fields.Char(
         compute="_compute_outcome",

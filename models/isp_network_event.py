@@ -63,7 +63,15 @@ class IspNetworkEvent(models.Model):
     )
     check_rows = fields.Json(readonly=True)
     reply_rows = fields.Json(readonly=True)
-    capped = fields.Char(readonly=True, help="block or throttle: at the cap.")
+    capped = fields.Char(
+        readonly=True,
+        help="The fair-usage step in force: block, throttle or walled.",
+    )
+    fair_usage_step = fields.Integer(
+        string="Fair-Usage Step (%)",
+        readonly=True,
+        help="The threshold of the fair-usage step in force (0: none).",
+    )
     state = fields.Selection(
         [
             ("pending", "Pending"),

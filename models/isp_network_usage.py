@@ -12,7 +12,7 @@ block or the throttle and the Disconnect/CoA of the open session).
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import psycopg2
 
@@ -20,7 +20,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from ..core import clock, network, units, usage
+from ..core import clock, fair_usage, network, units, usage
 
 _logger = logging.getLogger(__name__)
 
@@ -142,7 +142,8 @@ class IspRadiusServer(models.Model):
                     SELECT acctuniqueid, username,
                            COALESCE(acctinputoctets, 0) + COALESCE(acctoutputoctets, 0),
                            COALESCE(acctupdatetime, acctstoptime, acctstarttime)
-                             AT TIME ZONE 'UTC'
+                             AT TIME ZONE 'UTC',
+                           host(nasipaddress)
                       FROM radacct
                      WHERE COALESCE(acctupdatetime, acctstoptime, acctstarttime)
                            >= %s::timestamp AT TIME ZONE 'UTC'
@@ -226,23 +227,54 @@ class IspRadiusServer(models.Model):
             return pg.rowcount
 
     def _isp_count_rows(self, rows):
-        """Count these radacct rows (keeping only each session's last one)."""
+        """Count these radacct rows (keeping only each session's last one):
+        each report's bytes go to the day of its report time in the
+        company's timezone, counted at the share of the service's time
+        window it falls in; reports from an undeclared router are ignored."""
         latest = {}
-        for unique_id, username, total, updated in rows:
-            latest[unique_id] = (username, int(total), updated)
+        for unique_id, username, total, updated, router in rows:
+            latest[unique_id] = (username, int(total), updated, router)
         subs = self._isp_subscriptions_of(
-            {username for username, _t, _u in latest.values()}
+            {username for username, _t, _u, _r in latest.values()}
         )
         seen = self._isp_sessions_seen(list(latest))
-        added = defaultdict(int)  # (subscription id, day) -> bytes
+        declared = {
+            usage.router_key(address)
+            for address in self.env["isp.nas"]
+            .sudo()
+            .search([("server_id", "=", self.id)])
+            .mapped("address")
+        }
+        windows = {
+            template.id: template._isp_usage_windows()
+            for template in self.env["isp.subscription"]
+            .browse([sub.id for sub in subs.values()])
+            .product_id.product_tmpl_id
+        }
+        added = defaultdict(int)  # (subscription id, day) -> bytes counted
+        free = defaultdict(int)  # (subscription id, day) -> bytes not counted
         problems = defaultdict(int)
         counted = []
-        for unique_id, (username, total, updated) in latest.items():
+        for unique_id, (username, total, updated, router) in latest.items():
+            if not usage.from_declared_router(router, declared):
+                problems[f"{usage.UNKNOWN_NAS} ({router})"] += 1
+                _logger.warning(
+                    "ISP usage: session %s of %s from router %s ignored: no such "
+                    "router is declared for %s",
+                    unique_id,
+                    username,
+                    router,
+                    self.name,
+                )
+                continue
             sub = subs.get(username)
             if not sub:
                 problems[usage.UNKNOWN_USER] += 1
                 continue
-            day = clock.local_today(updated, sub.company_id._isp_effective_timezone())
+            local = updated.replace(tzinfo=timezone.utc).astimezone(
+                clock.zone(sub.company_id._isp_effective_timezone())
+            )
+            day = local.date()
             result = usage.count(
                 usage.Report(unique_id, username, total, day),
                 seen.get(unique_id),
@@ -260,11 +292,16 @@ class IspRadiusServer(models.Model):
                 )
                 continue
             if result.delta:
-                added[(sub.id, day)] += result.delta
+                share = fair_usage.counted_pct(
+                    local.time(), windows[sub.product_id.product_tmpl_id.id]
+                )
+                kept, dropped = fair_usage.split(result.delta, share)
+                added[(sub.id, day)] += kept
+                free[(sub.id, day)] += dropped
             counted.append((self.id, unique_id, username, result.total, updated))
         self._isp_remember_sessions(counted)
         self.env["isp.usage.day"].sudo()._isp_book(added)
-        grants = self._isp_add_usage(subs, added, problems)
+        grants = self._isp_add_usage(added, free, problems)
         if grants:
             grants.subscription_id._isp_after_usage(grants)
         notes = [f"{len(rows)} accounting rows, {len(latest)} sessions."]
@@ -332,9 +369,9 @@ class IspRadiusServer(models.Model):
         )
         self.env["isp.network.session"].invalidate_model()
 
-    def _isp_add_usage(self, subs, added, problems):
-        """Add the bytes of each (subscription, day) to the grant of that
-        day's period. Returns the grants whose usage moved."""
+    def _isp_add_usage(self, added, free, problems):
+        """Add the bytes of each (subscription, day), counted and not, to the
+        grant of that day's period. Returns the grants whose usage moved."""
         if not added:
             return self.env["isp.data.grant"]
         days = [day for _sub, day in added]
@@ -358,27 +395,31 @@ class IspRadiusServer(models.Model):
             spans[grant.subscription_id.id].append(
                 usage.Span(grant.id, grant.period_start, grant.period_end)
             )
-        by_grant = defaultdict(int)
+        by_grant = defaultdict(lambda: [0, 0])
         for (sub_id, day), delta in added.items():
             grant_id = usage.period_of(day, spans[sub_id])
             if grant_id is None:
                 problems["no granted period that day"] += 1
                 continue
-            by_grant[grant_id] += delta
+            by_grant[grant_id][0] += delta
+            by_grant[grant_id][1] += free.get((sub_id, day), 0)
         if not by_grant:
             return self.env["isp.data.grant"]
         grants.flush_recordset()
         self.env.execute_query(
             SQL(
                 "UPDATE isp_data_grant AS g "
-                "SET used_gb = COALESCE(g.used_gb, 0) + v.gb "
-                "FROM unnest(%s::int[], %s::float8[]) AS v(id, gb) WHERE g.id = v.id",
+                "SET used_gb = COALESCE(g.used_gb, 0) + v.gb, "
+                "    free_gb = COALESCE(g.free_gb, 0) + v.free "
+                "FROM unnest(%s::int[], %s::float8[], %s::float8[]) AS v(id, gb, free) "
+                "WHERE g.id = v.id",
                 list(by_grant),
-                [delta / units.GB for delta in by_grant.values()],
+                [used / units.GB for used, _free in by_grant.values()],
+                [dropped / units.GB for _used, dropped in by_grant.values()],
             )
         )
         moved = grants.browse(list(by_grant))
-        moved.invalidate_recordset(["used_gb"])
+        moved.invalidate_recordset(["used_gb", "free_gb"])
         return moved
 
 
@@ -393,12 +434,17 @@ class IspSubscription(models.Model):
         current._isp_send_usage_alerts()
         subs = current.subscription_id
         events = subs._isp_network_events("sync", today)
-        capped_subs = {e["subscription_id"]: e for e in events if e.get("capped")}
-        newly_capped = current.filtered(
-            lambda g: not g.cap_reached and g.subscription_id.id in capped_subs
+        synced = {e["subscription_id"]: e for e in events}
+        # A step newly reached (the cap, without steps): the open session
+        # changes now, not at its next login.
+        stepped = current.filtered(
+            lambda g: (
+                synced.get(g.subscription_id.id, {}).get("fair_usage_step", 0)
+                > g.fair_usage_step
+            )
         )
-        for grant in newly_capped:
-            sync = capped_subs[grant.subscription_id.id]
+        for grant in stepped:
+            sync = synced[grant.subscription_id.id]
             capped = sync["capped"]
             events.append(
                 {
@@ -410,8 +456,12 @@ class IspSubscription(models.Model):
                     "kind": "coa" if capped == network.THROTTLE else "disconnect",
                     "reply_rows": sync.get("reply_rows"),
                     "capped": capped,
+                    "fair_usage_step": sync["fair_usage_step"],
                 }
             )
-        if newly_capped:
-            newly_capped.write({"cap_reached": True})
+        by_step = defaultdict(lambda: self.env["isp.data.grant"])
+        for grant in stepped:
+            by_step[synced[grant.subscription_id.id]["fair_usage_step"]] |= grant
+        for step, grants_at in by_step.items():
+            grants_at.write({"cap_reached": True, "fair_usage_step": step})
         self.env["isp.network.event"].sudo()._isp_enqueue(events)

@@ -192,6 +192,9 @@ class IspSubscription(models.Model):
             granted=granted,
             used=round(now.grant.used_gb * GB) if now else 0,
             cap_action=template.isp_cap_action or network.BLOCK,
+            throttle=template._isp_throttle(),
+            steps=template._isp_fair_usage_steps(),
+            uncounted=round(now.grant.free_gb * GB) if now else 0,
             sessions=template.isp_simultaneous_use,
             expired_action=template.isp_expired_action or network.REJECT,
             period_start=self._isp_day_start(now.grant.period_start)
@@ -228,6 +231,7 @@ class IspSubscription(models.Model):
                 )
                 vals.update(check_rows=list(rows.check), reply_rows=list(rows.reply))
                 vals["capped"] = entitled.capped
+                vals["fair_usage_step"] = entitled.step_pct
             vals_list.append(vals)
         return vals_list
 

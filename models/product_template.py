@@ -204,6 +204,8 @@ class ProductTemplate(models.Model):
         "isp_addon_days",
         "isp_rollover_periods",
         "isp_rollover_max_gb",
+        "isp_fair_usage_step_ids",
+        "isp_usage_window_ids",
     )
     def _check_isp_terms(self):
         for template in self:
@@ -238,6 +240,8 @@ class ProductTemplate(models.Model):
         "isp_recurrence_interval",
         "isp_data_limit_gb",
         "isp_alert_thresholds",
+        "isp_fair_usage_step_ids",
+        "isp_usage_window_ids",
     )
     def _onchange_isp_terms(self):
         """Say what is wrong while the value is typed, as the save would."""
@@ -274,6 +278,9 @@ class ProductTemplate(models.Model):
         speed_problem = self._isp_speed().problem()
         if speed_problem:
             return speed_problem
+        fair_usage_problem = self._isp_fair_usage_problem()
+        if fair_usage_problem:
+            return fair_usage_problem
         if self.isp_simultaneous_use < 0:
             return _("Sessions at once are counted from 0 (no limit) up.")
         if self.isp_addon_days < 0 or self.isp_rollover_periods < 0:

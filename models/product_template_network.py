@@ -7,7 +7,7 @@ tab, "Network"). Checked with the service's other terms
 
 from odoo import fields, models
 
-from ..core import network
+from ..core import fair_usage, network
 
 
 class ProductTemplate(models.Model):
@@ -87,6 +87,24 @@ class ProductTemplate(models.Model):
         "throttled speed.",
     )
 
+    isp_fair_usage_step_ids = fields.One2many(
+        "isp.fair.usage.step",
+        "product_tmpl_id",
+        string="Fair-Usage Steps",
+        copy=True,
+        help="Each step from a share of the period's data: e.g. slower at 80 %, "
+        "slower again at 100 %, blocked at 150 %. They replace the action at "
+        "the cap.",
+    )
+    isp_usage_window_ids = fields.One2many(
+        "isp.usage.window",
+        "product_tmpl_id",
+        string="Time Windows",
+        copy=True,
+        help="Hours whose traffic counts less or not at all (e.g. free nights "
+        "from 00:00 to 07:00), in the company's timezone.",
+    )
+
     def _isp_speed(self):
         """The package's speed tier, as the core takes it."""
         self.ensure_one()
@@ -103,3 +121,22 @@ class ProductTemplate(models.Model):
         """The reduced speed of a throttled package, as the core takes it."""
         self.ensure_one()
         return network.Throttle(self.isp_throttle_down_kbps, self.isp_throttle_up_kbps)
+
+    def _isp_fair_usage_steps(self):
+        """The steps, sorted by threshold, as the core takes them."""
+        self.ensure_one()
+        return tuple(
+            step._isp_step()
+            for step in self.isp_fair_usage_step_ids.sorted("threshold_pct")
+        )
+
+    def _isp_usage_windows(self):
+        self.ensure_one()
+        return tuple(window._isp_window() for window in self.isp_usage_window_ids)
+
+    def _isp_fair_usage_problem(self):
+        """What is wrong with the steps or windows, or None."""
+        self.ensure_one()
+        problem = fair_usage.steps_problem(self._isp_fair_usage_steps())
+        problem = problem or fair_usage.windows_problem(self._isp_usage_windows())
+        return problem

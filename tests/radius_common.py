@@ -133,12 +133,12 @@ class RadiusCase(IspCommon):
         accepted, reply = self.radius.radtest(username, password)
         return accepted, dict(reply)
 
-    def accounting(self, status, session, username, **counters):
+    def accounting(self, status, session, username, nas="127.0.0.1", **counters):
         attrs = {
             "Acct-Status-Type": status,
             "Acct-Session-Id": session,
             "User-Name": username,
-            "NAS-IP-Address": "127.0.0.1",
+            "NAS-IP-Address": nas,
             "NAS-Port": 1,
             "Framed-IP-Address": "100.64.0.10",
         }
@@ -170,6 +170,13 @@ class RadiusCase(IspCommon):
 
     def week_ago(self):
         return self.today - timedelta(days=7)
+
+
+def octets(total):
+    """``accounting`` counters of ``total`` input bytes, split as a router
+    sends them (gigawords and the low 32 bits)."""
+    gigawords, low = divmod(int(total), 2**32)
+    return {"input": low, "input_gigawords": gigawords, "output": 0}
 
 
 def volume(reply):

@@ -80,3 +80,14 @@ def test_counting_a_wrapping_counter_adds_up_to_the_bytes_sent(steps):
         counted += result.delta
         seen = result.total
     assert counted == sent
+
+
+def test_reports_from_an_undeclared_router_do_not_count_once_routers_are_declared():
+    declared = {usage.router_key("10.0.0.1"), usage.router_key("2001:db8:0::1")}
+    assert usage.from_declared_router("10.0.0.1", declared)
+    assert usage.from_declared_router("2001:db8::1", declared), (
+        "one IPv6, two spellings"
+    )
+    assert not usage.from_declared_router("10.9.9.9", declared)
+    assert not usage.from_declared_router(None, declared)
+    assert usage.from_declared_router("10.9.9.9", set()), "none declared: all count"
