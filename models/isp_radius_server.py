@@ -24,6 +24,8 @@ _logger = logging.getLogger(__name__)
 
 # FreeRADIUS's tables that Odoo reads or writes.
 RADIUS_TABLES = ("radcheck", "radreply", "radacct", "nas")
+# radius/schema/isp.sql: what the usage import and isp_authorize read by.
+RADACCT_INDEXES = ("radacct_isp_reported_idx", "radacct_isp_user_start_idx")
 # The password of a libpq string, to hide it: password=... or password='...'.
 _PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
 HIDDEN = "********"
@@ -201,10 +203,16 @@ class IspRadiusServer(models.Model):
                 )
                 found = {row[0] for row in pg.fetchall()}
                 missing = sorted(set(RADIUS_TABLES) - found)
-                users = 0
+                users, indexed = 0, True
                 if not missing:
                     pg.execute("SELECT count(DISTINCT username) FROM radcheck")
                     users = pg.fetchone()[0]
+                    pg.execute(
+                        "SELECT count(*) FROM pg_indexes WHERE tablename = 'radacct' "
+                        "AND indexname IN %s",
+                        [RADACCT_INDEXES],
+                    )
+                    indexed = pg.fetchone()[0] == len(RADACCT_INDEXES)
         except psycopg2.Error as exc:
             raise UserError(
                 _(
@@ -222,14 +230,17 @@ class IspRadiusServer(models.Model):
                     tables=", ".join(missing),
                 )
             )
-        return notification(
-            _("Connection works"),
-            _(
-                "FreeRADIUS's tables are there; %(users)s subscriber(s) are "
-                "provisioned.",
-                users=users,
-            ),
+        message = _(
+            "FreeRADIUS's tables are there; %(users)s subscriber(s) are provisioned.",
+            users=users,
         )
+        if not indexed:
+            message += " " + _(
+                "radacct lacks the addon's indexes: load radius/schema/isp.sql, "
+                "or the usage import and the cap at login slow down as radacct "
+                "grows."
+            )
+        return notification(_("Connection works"), message)
 
     def _isp_write_users(self, connection, rows_of, removed):
         """Replace the rows of these usernames, in one transaction.

@@ -86,6 +86,13 @@ def parse_args():
         "ten radacct rows each (default 10000)",
     )
     parser.add_argument(
+        "--booked",
+        type=int,
+        default=2_000_000,
+        help="radacct rows already booked before (6) runs again, to show its "
+        "cost stays flat as radacct grows (default 2000000; 0: skip)",
+    )
+    parser.add_argument(
         "--queue-n",
         type=int,
         default=4000,
@@ -151,7 +158,9 @@ def cpu_parallelism(seconds=2.0):
 
 
 class Bench:
-    def __init__(self, registry, n, email, network_n=10000, queue_n=2000):
+    def __init__(
+        self, registry, n, email, network_n=10000, queue_n=2000, booked=2_000_000
+    ):
         from isp_devtools import fixtures
 
         # The fixtures and the cron runner of the tests.
@@ -159,6 +168,7 @@ class Bench:
         self.registry = registry
         self.n = n
         self.network_n = network_n
+        self.booked = booked
         self.queue_n = queue_n
         self.email = email
         self.rows = []
@@ -355,7 +365,7 @@ class Bench:
         if not only or set(only) & {"5", "6"}:
             from bench_network import NetworkScenarios
 
-            NetworkScenarios(self, self.network_n).run(only or "56")
+            NetworkScenarios(self, self.network_n, self.booked).run(only or "56")
         if not only or set(only) & {"7", "8", "9"}:
             from bench_queue import QueueScenarios
 
@@ -459,6 +469,7 @@ def main():
             email=not args.no_email,
             network_n=args.network_n,
             queue_n=args.queue_n,
+            booked=args.booked,
         )
         bench.run(args.only)
         print()

@@ -6,7 +6,10 @@
     the scheduled action "ISP: deliver to the network".
 (6) 10 x N radacct rows (ten sessions a subscriber, each at its last report)
     turned into usage by "ISP: import usage" (which also writes the N sync
-    events that carry the volume left).
+    events that carry the volume left); then again, 10 x N new rows, once
+    --booked rows (2,000,000) of earlier months sit in radacct, already
+    booked: the import's cost stays flat as radacct grows (the indexes of
+    radius/schema/isp.sql).
 
 They need FreeRADIUS's PostgreSQL schema (Debian's freeradius package), not a
 running FreeRADIUS: a fresh database is created for them and dropped after.
@@ -24,9 +27,10 @@ GB = 10**9
 
 
 class NetworkScenarios:
-    def __init__(self, bench, users):
+    def __init__(self, bench, users, booked=0):
         self.bench = bench
         self.users = users
+        self.booked = booked
         self.pgdb = pgdb
         self.db = f"isp_bench_radius_{os.getpid()}"
 
@@ -105,14 +109,54 @@ class NetworkScenarios:
         print(f"  {users} accounts in radcheck", flush=True)
 
     def import_usage(self, env, subs):
+        self._import(env, subs, "(6) usage import (radacct rows)", "a")
+        if self.booked:
+            self._book_old_rows()
+            self._import(
+                env, subs, f"(6) same, {self.booked:,} rows booked before", "b"
+            )
+
+    def _book_old_rows(self):
+        """``booked`` closed sessions of the last months, already counted
+        (before the import's watermark), spread over the subscribers."""
+        print(f"  writing {self.booked:,} booked radacct rows", flush=True)
+        with (
+            fixtures.radius_connection(self.server) as connection,
+            connection.cursor() as pg,
+        ):
+            pg.execute(
+                """
+                INSERT INTO radacct (acctsessionid, acctuniqueid, username,
+                       acctinputoctets, acctoutputoctets, nasipaddress,
+                       acctstarttime, acctupdatetime, acctstoptime)
+                SELECT 'old-' || i, 'old-' || i, 'bench-old-' || (i %% %s),
+                       1000, 2000, '127.0.0.1',
+                       now() - interval '90 days' + i * interval '1 second',
+                       now() - interval '89 days' + i * interval '1 second',
+                       now() - interval '89 days' + i * interval '1 second'
+                  FROM generate_series(1, %s) AS i
+                """,
+                [self.users, self.booked],
+            )
+            # The first run's rows: reported ten minutes ago, before the
+            # overlap the next import reads again.
+            pg.execute(
+                "UPDATE radacct SET acctstarttime = acctstarttime - interval "
+                "'10 minutes', acctupdatetime = acctupdatetime - interval "
+                "'10 minutes', acctstoptime = acctstoptime - interval '10 minutes' "
+                "WHERE acctuniqueid NOT LIKE 'old-%%'"
+            )
+            pg.execute("ANALYZE radacct")
+
+    def _import(self, env, subs, label, tag):
         rows, rng = [], random.Random(42)
         for sub in subs:
             for session in range(SESSIONS_PER_USER):
                 used = rng.randrange(10_000_000, 300_000_000)
                 rows.append(
                     (
-                        f"{sub.network_username}-{session}",
-                        f"{sub.network_username}-{session}",
+                        f"{sub.network_username}-{tag}{session}",
+                        f"{sub.network_username}-{tag}{session}",
                         sub.network_username,
                         used // 3,
                         used - used // 3,
@@ -133,14 +177,16 @@ class NetworkScenarios:
                 template="(%s, %s, %s, %s, %s, '127.0.0.1', now(), now(), now())",
                 page_size=5000,
             )
+        env.invalidate_all()
+        before = sum(subs.grant_ids.mapped("used_gb"))
 
         def work():
             self.bench.run_cron(env, fixtures.IMPORT_CRON)
             return len(rows)
 
-        self.bench.timed("(6) usage import (radacct rows)", env.cr, work)
+        self.bench.timed(label, env.cr, work)
         env.invalidate_all()
-        used = sum(subs.grant_ids.mapped("used_gb"))
+        used = sum(subs.grant_ids.mapped("used_gb")) - before
         expected = sum(row[3] + row[4] for row in rows) / GB
         assert abs(used - expected) < 1e-3, f"usage {used} GB, expected {expected}"
         print(f"  {used:.1f} GB counted on {len(subs)} grants", flush=True)

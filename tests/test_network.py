@@ -364,3 +364,12 @@ class TestNetworkBadInput(RadiusCase):
         self.assertIn("********", broken.dsn_display)
         result = self.server.action_test_connection()
         self.assertIn("tables are there", result["params"]["message"])
+        self.assertNotIn("lacks", result["params"]["message"])
+        self.radius_sql("DROP INDEX radacct_isp_reported_idx")
+        self.addCleanup(
+            self.radius_sql,
+            "CREATE INDEX radacct_isp_reported_idx ON radacct "
+            "((COALESCE(acctupdatetime, acctstoptime, acctstarttime)))",
+        )
+        result = self.server.action_test_connection()
+        self.assertIn("radius/schema/isp.sql", result["params"]["message"])

@@ -8,6 +8,8 @@ ADDON_ROOT = Path(__file__).resolve().parents[2]
 # knows: both ship with the addon (radius/README.md).
 OVERLAY_DIR = ADDON_ROOT / "radius" / "raddb"
 PRODUCT_DICTIONARY = ADDON_ROOT / "radius" / "dictionary.pyrad"
+# The indexes of radacct that Odoo's reads need, on top of Debian's schema.
+ISP_SCHEMA = ADDON_ROOT / "radius" / "schema" / "isp.sql"
 DEBIAN_RADDB = "/etc/freeradius/3.0"
 SCHEMA_SQL = "mods-config/sql/main/postgresql/schema.sql"
 INSTALL_HINT = (

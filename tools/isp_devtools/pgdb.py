@@ -8,7 +8,7 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import make_dsn
 
-from .common import DEBIAN_RADDB, SCHEMA_SQL, RadiusError
+from .common import DEBIAN_RADDB, ISP_SCHEMA, SCHEMA_SQL, RadiusError
 
 
 def pg_params(host=None, port=None, user=None, password=None):
@@ -38,7 +38,8 @@ def _admin(host, port, user, password):
 
 def ensure_database(db, host=None, port=None, user=None, password=None) -> bool:
     """Create database ``db`` if missing and load Debian's FreeRADIUS schema
-    into it if its table radcheck is missing. True when the schema was loaded."""
+    into it if its table radcheck is missing, then the addon's indexes
+    (radius/schema/isp.sql). True when the schema was loaded."""
     schema = Path(DEBIAN_RADDB, SCHEMA_SQL)
     admin = _admin(host, port, user, password)
     try:
@@ -52,14 +53,15 @@ def ensure_database(db, host=None, port=None, user=None, password=None) -> bool:
     try:
         with conn, conn.cursor() as cr:
             cr.execute("SELECT to_regclass('public.radcheck')")
-            if cr.fetchone()[0] is not None:
-                return False
-            if not schema.is_file():
-                raise RadiusError(
-                    f"{schema} is missing: apt-get install freeradius-postgresql"
-                )
-            cr.execute(schema.read_text())
-            return True
+            loaded = cr.fetchone()[0] is None
+            if loaded:
+                if not schema.is_file():
+                    raise RadiusError(
+                        f"{schema} is missing: apt-get install freeradius-postgresql"
+                    )
+                cr.execute(schema.read_text())
+            cr.execute(ISP_SCHEMA.read_text())
+            return loaded
     finally:
         conn.close()
 
