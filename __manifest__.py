@@ -21,6 +21,7 @@
         "views/isp_service_category_views.xml",
         "views/isp_site_views.xml",
         "views/product_template_views.xml",
+        "views/isp_voucher_views.xml",
         "views/res_config_settings_views.xml",
         "views/isp_data_grant_views.xml",
         "views/isp_credit_top_up_views.xml",

@@ -22,6 +22,7 @@ from ..core import credit
 
 MODEL = "isp.subscription"
 HISTORY = "my_isp_subscriptions_history"
+VOUCHER_FEEDBACK = "isp_voucher_feedback"
 
 
 class IspPortal(PaymentPortal):
@@ -103,10 +104,33 @@ class IspPortal(PaymentPortal):
             resume_hint=sub_sudo._isp_resume_hint(),
             low_credit=sub_sudo._isp_low_credit().get(sub_sudo),
             usage_days=sub_sudo._isp_portal_usage_days(),
+            voucher_feedback=request.session.pop(VOUCHER_FEEDBACK, None),
             invoices=invoices,
             access_token=access_token,
         )
         return request.render("isp_data_recurring.portal_isp_subscription", values)
+
+    @http.route(
+        ["/my/isp/subscriptions/<int:sub_id>/voucher"],
+        type="http",
+        auth="user",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_isp_redeem_voucher(self, sub_id, pin=None, **kw):
+        """Redeem a prepaid card on one's own subscription; what happened is
+        shown on the subscription's page."""
+        sub_sudo = self._isp_subscription(sub_id)
+        if not sub_sudo or sub_sudo.state == "closed":
+            return request.redirect("/my")
+        card, message = sub_sudo._isp_redeem_voucher(
+            pin,
+            "portal",
+            address=request.httprequest.remote_addr,
+            user=request.env.user,
+        )
+        request.session[VOUCHER_FEEDBACK] = (bool(card), message)
+        return request.redirect(sub_sudo.access_url)
 
     # ------------------------------------------------------------------
     # Online top-up

@@ -27,6 +27,7 @@ from . import isp_network_usage
 from . import isp_usage_day
 from . import isp_subscription_portal
 from . import isp_subscription_commercial
+from . import isp_voucher
 from . import account_payment
 from . import account_move
 from . import ir_cron

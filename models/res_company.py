@@ -38,6 +38,14 @@ class ResCompany(models.Model):
         "credit will not pay. 0 turns the warning off.",
     )
 
+    isp_voucher_account_id = fields.Many2one(
+        "account.account",
+        string="Voucher Liability Account",
+        domain=[("account_type", "in", ("liability_current", "liability_non_current"))],
+        help="What the company owes the holders of its prepaid cards until they "
+        "redeem them: the default of new voucher batches.",
+    )
+
     def _isp_effective_timezone(self):
         """The timezone name used for "today" in this company."""
         self.ensure_one()

@@ -21,6 +21,9 @@ class ResConfigSettings(models.TransientModel):
     isp_low_credit_days = fields.Integer(
         related="company_id.isp_low_credit_days", readonly=False
     )
+    isp_voucher_account_id = fields.Many2one(
+        related="company_id.isp_voucher_account_id", readonly=False
+    )
     isp_batch_size = fields.Integer(
         string="Grant Batch Size",
         config_parameter="isp_data_recurring.batch_size",
