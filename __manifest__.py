@@ -22,6 +22,7 @@
         "views/isp_site_views.xml",
         "views/product_template_views.xml",
         "views/isp_voucher_views.xml",
+        "views/isp_dunning_views.xml",
         "views/res_config_settings_views.xml",
         "views/isp_data_grant_views.xml",
         "views/isp_credit_top_up_views.xml",

@@ -188,7 +188,8 @@ class IspSubscription(models.Model):
         return network.access(
             username=self.network_username,
             password=self.sudo().network_password or "",
-            expires=self._isp_access_end(),
+            # Suspended for an unpaid invoice: as if access had ended.
+            expires=None if self.suspended else self._isp_access_end(),
             granted=granted,
             used=round(now.grant.used_gb * GB) if now else 0,
             cap_action=template.isp_cap_action or network.BLOCK,

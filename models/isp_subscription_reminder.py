@@ -24,6 +24,8 @@ class IspSubscription(models.Model):
         waiting = self._isp_retry_waiting(partners)
         resumed = waiting.filtered(lambda sub: sub.state != engine.WAITING)
         resumed._isp_close_waiting_reminders()
+        # A postpaid subscriber suspended for an unpaid invoice comes back.
+        self._isp_dunning_paid(partners)
         return resumed
 
     @api.model

@@ -344,8 +344,8 @@ class IspSubscription(models.Model):
                 pack=batch.product_id.display_name,
             )
         card.move_id = move
+        # Posting the entry already resumed the waiting subscriptions.
         sub.message_post(body=message)
-        sub._isp_credit_received(sub.commercial_partner_id)
         return card, message
 
     def _isp_claim_card(self, card, channel, user):
