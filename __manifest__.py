@@ -9,7 +9,14 @@
     "website": "https://github.com/isp-data-recurring/isp_data_recurring",
     "author": "ISP Data Recurring authors",
     "license": "LGPL-3",
-    "depends": ["account", "account_payment", "portal", "queue_job", "sale_management"],
+    "depends": [
+        "account",
+        "account_payment",
+        "portal",
+        "queue_job",
+        "sale_management",
+        "sms",
+    ],
     "external_dependencies": {"python": ["pyrad"]},
     "data": [
         "security/isp_data_recurring_security.xml",
@@ -18,6 +25,7 @@
         "data/ir_cron.xml",
         "data/queue_job_data.xml",
         "data/mail_template_data.xml",
+        "data/sms_template_data.xml",
         "views/isp_service_category_views.xml",
         "views/isp_site_views.xml",
         "views/product_template_views.xml",

@@ -245,7 +245,9 @@ class IspDataGrant(models.Model):
         is on by default. Subscribers without an e-mail address get none: the
         chatter note of the subscription says so.
         """
-        with_email = self.filtered(lambda g: g.partner_id.email)
+        with_email = self.filtered(
+            lambda g: g.partner_id.email and g.company_id._isp_notifies_by("email")
+        )
         granted = with_email.filtered(
             lambda g: g.state == "granted" and g.company_id.isp_notify_granted
         )
@@ -270,6 +272,8 @@ class IspDataGrant(models.Model):
         pending = self.browse()
         for grants, _xmlid in self._isp_notifications():
             pending |= grants
+        for grants, _xmlid in self._isp_sms_notifications():
+            pending |= grants
         if pending:
             pending.write({"notify_pending": True})
             cron = self.env.ref(
@@ -285,7 +289,7 @@ class IspDataGrant(models.Model):
         template = self.env.ref(
             "isp_data_recurring.mail_template_usage_alert", raise_if_not_found=False
         )
-        for grant in self.filtered(lambda g: g.data_gb and g.partner_id.email):
+        for grant in self.filtered("data_gb"):
             thresholds = network.parse_thresholds(
                 grant.product_id.product_tmpl_id.isp_alert_thresholds
             )
@@ -298,10 +302,14 @@ class IspDataGrant(models.Model):
             )
             if not due:
                 continue
-            if template:
+            by_email = grant.company_id._isp_notifies_by("email")
+            if template and grant.partner_id.email and by_email:
                 template.sudo().with_context(isp_threshold=max(due)).send_mail(
                     grant.id, force_send=False
                 )
+            grant.with_context(isp_threshold=max(due))._isp_send_sms(
+                "isp_data_recurring.sms_template_usage_alert"
+            )
             grant.alerts_sent = ", ".join(str(t) for t in sorted({*sent, *due}))
 
     def _isp_send_notifications(self):
@@ -310,7 +318,42 @@ class IspDataGrant(models.Model):
             template = self.env.ref(xmlid, raise_if_not_found=False)
             if grants and template:
                 template.sudo().send_mail_batch(grants.ids, force_send=False)
+        for grants, xmlid in self._isp_sms_notifications():
+            grants._isp_send_sms(xmlid)
         self.write({"notify_pending": False})
+
+    def _isp_sms_notifications(self):
+        """Pairs (grants, SMS template xmlid), as ``_isp_notifications``
+        for e-mails, for the companies that notify by SMS."""
+        by_sms = self.filtered(lambda g: g.company_id._isp_notifies_by("sms"))
+        return (
+            (
+                by_sms.filtered(
+                    lambda g: g.state == "granted" and g.company_id.isp_notify_granted
+                ),
+                "isp_data_recurring.sms_template_data_granted",
+            ),
+            (
+                by_sms.filtered(
+                    lambda g: (
+                        g.reason == engine.INSUFFICIENT
+                        and g.company_id.isp_notify_insufficient
+                    )
+                ),
+                "isp_data_recurring.sms_template_insufficient_credit",
+            ),
+        )
+
+    def _isp_send_sms(self, xmlid):
+        """Queue the SMS of template ``xmlid`` for each of these grants, on
+        its subscription (logged in its chatter), to the subscriber."""
+        by_sms = self.filtered(lambda g: g.company_id._isp_notifies_by("sms"))
+        template = self.env.ref(xmlid, raise_if_not_found=False)
+        if not by_sms or not template:
+            return
+        bodies = template.sudo()._render_field("body", by_sms.ids, compute_lang=True)
+        for grant in by_sms:
+            grant.subscription_id.sudo()._isp_sms(bodies[grant.id])
 
     @api.model
     def _cron_send_notifications(self, batch_size=500):

@@ -92,3 +92,16 @@ class IspSubscription(models.Model):
         if self.partner_id.email:
             return ""
         return escape(_(" The subscriber has no e-mail address: not notified."))
+
+    def _isp_sms(self, body):
+        """Send ``body`` by SMS to the subscriber's mobile (else phone),
+        through Odoo's SMS queue, logged in the chatter; without a number,
+        the chatter says so and nothing is sent."""
+        self.ensure_one()
+        partner = self.partner_id
+        if not (partner.mobile or partner.phone):
+            self._message_log(
+                body=_("The subscriber has no mobile number: SMS not sent: %s", body)
+            )
+            return False
+        return self._message_sms(body, partner_ids=partner.ids, put_in_queue=True)

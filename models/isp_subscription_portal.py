@@ -180,11 +180,25 @@ class IspSubscription(models.Model):
         template = self.env.ref(
             "isp_data_recurring.mail_template_low_credit", raise_if_not_found=False
         )
+        sms = self.env.ref(
+            "isp_data_recurring.sms_template_low_credit", raise_if_not_found=False
+        )
         for sub, missing in todo.items():
-            if template and sub.partner_id.email:
-                template.with_context(
-                    isp_missing=format_amount(self.env, float(missing), sub.currency_id)
-                ).send_mail(sub.id, force_send=False)
+            amount = format_amount(self.env, float(missing), sub.currency_id)
+            if (
+                template
+                and sub.partner_id.email
+                and sub.company_id._isp_notifies_by("email")
+            ):
+                template.with_context(isp_missing=amount).send_mail(
+                    sub.id, force_send=False
+                )
+            if sms and sub.company_id._isp_notifies_by("sms"):
+                sub._isp_sms(
+                    sms.sudo()
+                    .with_context(isp_missing=amount)
+                    ._render_field("body", sub.ids, compute_lang=True)[sub.id]
+                )
             sub.with_context(tracking_disable=True).low_credit_warned_on = sub.next_date
             sub._message_log(
                 body=_(

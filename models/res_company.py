@@ -38,6 +38,15 @@ class ResCompany(models.Model):
         "credit will not pay. 0 turns the warning off.",
     )
 
+    isp_notify_by = fields.Selection(
+        [("email", "E-mail"), ("sms", "SMS"), ("both", "E-mail and SMS")],
+        string="Notify Subscribers By",
+        default="email",
+        required=True,
+        help="How the subscriber gets the granted, insufficient-credit, "
+        "fair-usage and low-credit messages: e-mail (their address), SMS (their "
+        "mobile, else their phone, through Odoo's SMS), or both.",
+    )
     isp_voucher_account_id = fields.Many2one(
         "account.account",
         string="Voucher Liability Account",
@@ -45,6 +54,12 @@ class ResCompany(models.Model):
         help="What the company owes the holders of its prepaid cards until they "
         "redeem them: the default of new voucher batches.",
     )
+
+    def _isp_notifies_by(self, channel):
+        """Whether subscribers of this company get messages by ``channel``
+        (email or sms)."""
+        self.ensure_one()
+        return self.isp_notify_by in (channel, "both")
 
     def _isp_effective_timezone(self):
         """The timezone name used for "today" in this company."""

@@ -21,6 +21,7 @@ class ResConfigSettings(models.TransientModel):
     isp_low_credit_days = fields.Integer(
         related="company_id.isp_low_credit_days", readonly=False
     )
+    isp_notify_by = fields.Selection(related="company_id.isp_notify_by", readonly=False)
     isp_voucher_account_id = fields.Many2one(
         related="company_id.isp_voucher_account_id", readonly=False
     )
