@@ -28,6 +28,7 @@ from . import isp_usage_day
 from . import isp_subscription_portal
 from . import isp_subscription_commercial
 from . import isp_voucher
+from . import isp_voucher_hotspot
 from . import isp_subscription_dunning
 from . import account_payment
 from . import account_move

@@ -251,6 +251,12 @@ class IspRadiusServer(models.Model):
             .browse([sub.id for sub in subs.values()])
             .product_id.product_tmpl_id
         }
+        # Logins of hotspot cards: redeemed at their first report, their
+        # usage counted by FreeRADIUS alone.
+        hotspot = self.env["isp.voucher"]._isp_hotspot_logins(
+            self,
+            {username for username, _t, _u, _r in latest.values()} - set(subs),
+        )
         added = defaultdict(int)  # (subscription id, day) -> bytes counted
         free = defaultdict(int)  # (subscription id, day) -> bytes not counted
         problems = defaultdict(int)
@@ -269,7 +275,10 @@ class IspRadiusServer(models.Model):
                 continue
             sub = subs.get(username)
             if not sub:
-                problems[usage.UNKNOWN_USER] += 1
+                if username in hotspot:
+                    problems["hotspot card session"] += 1
+                else:
+                    problems[usage.UNKNOWN_USER] += 1
                 continue
             local = updated.replace(tzinfo=timezone.utc).astimezone(
                 clock.zone(sub.company_id._isp_effective_timezone())
@@ -308,6 +317,8 @@ class IspRadiusServer(models.Model):
         notes += [
             f"{count} counted as a 32-bit wrap"
             if problem == usage.WRAPPED
+            else f"{count} {problem}(s), counted by FreeRADIUS"
+            if problem == "hotspot card session"
             else f"{count} ignored: {problem}"
             for problem, count in problems.items()
         ]

@@ -136,6 +136,7 @@ class IspVoucherBatch(models.Model):
                 [{"batch_id": batch.id, "pin": pin} for pin in pins]
             )
             batch.state = "active"
+            batch._isp_hotspot_publish()
             if batch.reseller_id:
                 batch.invoice_id = batch._isp_invoice_reseller()
         return True
@@ -176,9 +177,9 @@ class IspVoucherBatch(models.Model):
 
     def action_cancel(self):
         """Cancel the batch: its cards not yet redeemed are refused."""
-        self.voucher_ids.filtered(lambda v: v.state == voucher.AVAILABLE).write(
-            {"state": voucher.CANCELLED}
-        )
+        unused = self.voucher_ids.filtered(lambda v: v.state == voucher.AVAILABLE)
+        unused.write({"state": voucher.CANCELLED})
+        unused._isp_hotspot_withdraw()
         self.state = "cancelled"
         for batch in self.filtered("invoice_id"):
             batch.message_post(
@@ -256,7 +257,8 @@ class IspVoucher(models.Model):
     redeemed_at = fields.Datetime(readonly=True)
     redeemed_uid = fields.Many2one("res.users", string="Redeemed By", readonly=True)
     channel = fields.Selection(
-        [("portal", "Portal"), ("accountant", "Accountant")], readonly=True
+        [("portal", "Portal"), ("accountant", "Accountant"), ("hotspot", "Hotspot")],
+        readonly=True,
     )
     subscription_id = fields.Many2one("isp.subscription", readonly=True, index=True)
     move_id = fields.Many2one("account.move", string="Entry", readonly=True)
@@ -268,6 +270,34 @@ class IspVoucher(models.Model):
     def _compute_pin_display(self):
         for card in self:
             card.pin_display = voucher.display(card.pin) if card.pin else False
+
+    def _isp_claim(self, channel, user=None, subscription=None):
+        """Mark this card redeemed if nobody did: one UPDATE whose WHERE
+        PostgreSQL re-checks under the row lock, so that of two redemptions
+        at once exactly one gets the row. True when this one did."""
+        self.ensure_one()
+        self.flush_recordset()
+        try:
+            with self.env.cr.savepoint():
+                claimed = self.env.execute_query(
+                    SQL(
+                        "UPDATE isp_voucher SET state = %s, redeemed_at = %s, "
+                        "redeemed_uid = %s, channel = %s, subscription_id = %s "
+                        "WHERE id = %s AND state = %s RETURNING id",
+                        voucher.REDEEMED,
+                        fields.Datetime.now(),
+                        user.id if user else None,
+                        channel,
+                        subscription.id if subscription else None,
+                        self.id,
+                        voucher.AVAILABLE,
+                    )
+                )
+        except psycopg2.errors.SerializationFailure:
+            # Another transaction redeemed it first and committed.
+            claimed = []
+        self.invalidate_recordset()
+        return bool(claimed)
 
 
 class IspVoucherAttempt(models.Model):
@@ -328,8 +358,9 @@ class IspSubscription(models.Model):
         )
         if refused:
             return None, refused
-        if not sub._isp_claim_card(card, channel, user):
+        if not card._isp_claim(channel, user, sub):
             return None, _("This card was already used.")
+        card._isp_hotspot_withdraw()
         move = sub._isp_credit_card(card)
         message = _(
             "Card %(pin)s redeemed: %(value)s added to the prepaid credit.",
@@ -348,41 +379,9 @@ class IspSubscription(models.Model):
         sub.message_post(body=message)
         return card, message
 
-    def _isp_claim_card(self, card, channel, user):
-        """Mark ``card`` redeemed on this subscription if nobody did: one
-        UPDATE whose WHERE PostgreSQL re-checks under the row lock, so that
-        of two redemptions at once exactly one gets the row."""
-        self.ensure_one()
-        card.flush_recordset()
-        try:
-            with self.env.cr.savepoint():
-                claimed = self.env.execute_query(
-                    SQL(
-                        "UPDATE isp_voucher SET state = %s, redeemed_at = %s, "
-                        "redeemed_uid = %s, channel = %s, subscription_id = %s "
-                        "WHERE id = %s AND state = %s RETURNING id",
-                        voucher.REDEEMED,
-                        fields.Datetime.now(),
-                        user.id,
-                        channel,
-                        self.id,
-                        card.id,
-                        voucher.AVAILABLE,
-                    )
-                )
-        except psycopg2.errors.SerializationFailure:
-            # Another transaction redeemed it first and committed.
-            claimed = []
-        card.invalidate_recordset()
-        return bool(claimed)
-
-    def _isp_credit_card(self, card):
-        """The posted entry that moves the card's value from the voucher
-        liability to the subscriber's receivable: their prepaid credit."""
-        self.ensure_one()
-        batch = card.batch_id
-        partner = self.commercial_partner_id
-        company = self.company_id
+    @api.model
+    def _isp_misc_journal(self, company):
+        """The company's miscellaneous journal, for the cards' entries."""
         journal = self.env["account.journal"].search(
             [
                 *self.env["account.journal"]._check_company_domain(company),
@@ -394,6 +393,16 @@ class IspSubscription(models.Model):
             raise UserError(
                 _("%s has no miscellaneous journal for the card's entry.", company.name)
             )
+        return journal
+
+    def _isp_credit_card(self, card):
+        """The posted entry that moves the card's value from the voucher
+        liability to the subscriber's receivable: their prepaid credit."""
+        self.ensure_one()
+        batch = card.batch_id
+        partner = self.commercial_partner_id
+        company = self.company_id
+        journal = self._isp_misc_journal(company)
         label = _(
             "Prepaid card %(batch)s ****%(end)s", batch=batch.name, end=card.pin[-4:]
         )
