@@ -4,6 +4,7 @@ lock-out, and the accounting of it all."""
 
 import csv
 import io
+import shutil
 from datetime import datetime, timedelta
 
 from freezegun import freeze_time
@@ -217,6 +218,18 @@ class TestVouchers(VoucherFixtures, IspCommon):
             {row[1] for row in rows[1:]},
             {voucher.display(p) for p in batch.voucher_ids.mapped("pin")},
         )
+
+    def test_the_cards_print_as_a_pdf(self):
+        if not shutil.which("wkhtmltopdf"):
+            self.skipTest("wkhtmltopdf is not installed (apt-get install wkhtmltopdf)")
+        batch = self._batch(count=4)
+        pdf, kind = (
+            self.env["ir.actions.report"]
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf("isp_data_recurring.report_isp_voucher_cards", batch.ids)
+        )
+        self.assertEqual(kind, "pdf")
+        self.assertTrue(pdf.startswith(b"%PDF"))
 
     def test_the_accountant_redeems_from_the_subscription(self):
         card = self._batch(count=1).voucher_ids
