@@ -11,7 +11,7 @@ commercial partner, or the subscription's access token.
 """
 
 from odoo import _, http
-from odoo.exceptions import AccessError, MissingError, ValidationError
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
 
 from odoo.addons.payment import utils as payment_utils
@@ -123,12 +123,18 @@ class IspPortal(PaymentPortal):
         sub_sudo = self._isp_subscription(sub_id)
         if not sub_sudo or sub_sudo.state == "closed":
             return request.redirect("/my")
-        card, message = sub_sudo._isp_redeem_voucher(
-            pin,
-            "portal",
-            address=request.httprequest.remote_addr,
-            user=request.env.user,
-        )
+        try:
+            with request.env.cr.savepoint():
+                card, message = sub_sudo._isp_redeem_voucher(
+                    pin,
+                    "portal",
+                    address=request.httprequest.remote_addr,
+                    user=request.env.user,
+                )
+        except UserError as exc:
+            # e.g. a bundle card whose pack the period cannot take: the card
+            # stays unused, and the subscriber reads why.
+            card, message = None, str(exc)
         request.session[VOUCHER_FEEDBACK] = (bool(card), message)
         return request.redirect(sub_sudo.access_url)
 
