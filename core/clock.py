@@ -7,7 +7,7 @@ company's March periods are due. Without a timezone (or with one the system
 does not know) the day is taken in UTC.
 """
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -30,3 +30,10 @@ def zone(tz_name):
         return ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return timezone.utc
+
+
+def day_start_utc(day: date, tz_name: str | None) -> datetime:
+    """The UTC instant (naive, as Odoo stores times) at which ``day`` begins
+    in timezone ``tz_name``."""
+    local = datetime.combine(day, time.min).replace(tzinfo=zone(tz_name))
+    return local.astimezone(timezone.utc).replace(tzinfo=None)

@@ -248,7 +248,7 @@ class IspRadiusServer(models.Model):
         windows = {
             template.id: template._isp_usage_windows()
             for template in self.env["isp.subscription"]
-            .browse([sub.id for sub in subs.values()])
+            .union(*subs.values())
             .product_id.product_tmpl_id
         }
         # Logins of hotspot cards: redeemed at their first report, their

@@ -8,8 +8,7 @@ event of the outbox ``isp.network.event`` with the rows FreeRADIUS must hold
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from odoo import api, fields, models
 
@@ -165,9 +164,7 @@ class IspSubscription(models.Model):
     def _isp_day_start(self, day):
         """The UTC instant ``day`` begins in the company's timezone."""
         self.ensure_one()
-        zone = clock.zone(self.company_id._isp_effective_timezone())
-        local = datetime.combine(day, time.min).replace(tzinfo=zone)
-        return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+        return clock.day_start_utc(day, self.company_id._isp_effective_timezone())
 
     def _isp_access_end(self):
         """The UTC instant the paid access ends: the end of ``valid_until``

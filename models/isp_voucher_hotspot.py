@@ -11,8 +11,7 @@ voucher liability to the bundle's revenue); a card redeemed in the portal
 or by an accountant, or cancelled, loses its hotspot account.
 """
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
@@ -58,12 +57,9 @@ class IspVoucherBatch(models.Model):
         for batch in self.filtered("hotspot"):
             batch.on_sale_since = fields.Datetime.now()
             server = batch.radius_server_id
-            zone = ZoneInfo(str(clock.zone(batch.company_id._isp_effective_timezone())))
-            last = datetime.combine(batch.expiry_date + timedelta(days=1), time.min)
-            expires = (
-                last.replace(tzinfo=zone)
-                .astimezone(ZoneInfo("UTC"))
-                .replace(tzinfo=None)
+            expires = clock.day_start_utc(
+                batch.expiry_date + timedelta(days=1),
+                batch.company_id._isp_effective_timezone(),
             )
             volume = round(batch.product_id.isp_data_limit_gb * units.GB)
             for card in batch.voucher_ids.filtered(

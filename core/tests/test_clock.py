@@ -51,3 +51,10 @@ def test_a_missing_or_unknown_timezone_falls_back_to_utc(tz_name):
 )
 def test_the_local_date_is_within_a_day_of_the_utc_date(now, tz_name):
     assert abs((clock.local_today(now, tz_name) - now.date()).days) <= 1
+
+
+def test_a_local_day_starts_at_its_midnight_in_utc():
+    assert clock.day_start_utc(date(2026, 3, 1), "Europe/Paris") == datetime(
+        2026, 2, 28, 23, 0
+    )
+    assert clock.day_start_utc(date(2026, 3, 1), "") == datetime(2026, 3, 1)
