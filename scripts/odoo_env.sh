@@ -14,6 +14,8 @@
 #        ISP_KEEP_TEST_DB=1           keep the database of `make test`
 #        ISP_RUN_DB=isp_demo          database of `make run` (UPDATE=1 upgrades)
 #        PGHOST, PGPORT, PGUSER       the PostgreSQL server to use
+#        ISP_HTTP_PORT=8069           port of `make run` and of the HTTP tests
+#                                     (two checkouts testing at once need two)
 
 ISP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ISP_ADDON=isp_data_recurring
@@ -123,6 +125,7 @@ db_port = $PGPORT
 db_user = $PGUSER
 admin_passwd = admin
 http_interface = 127.0.0.1
+http_port = ${ISP_HTTP_PORT:-8069}
 
 ; The job runner of queue_job (the fanned-out runs): how many jobs at once.
 ; It starts with servers that load queue_job server-wide (make run does).
@@ -288,10 +291,10 @@ EOF
         echo "FreeRADIUS is not installed: the demo runs without the network side" \
             "(apt-get install freeradius freeradius-postgresql freeradius-utils)"
     fi
-    _isp_say "Odoo on http://127.0.0.1:8069 (database $db, login admin, password admin)"
+    _isp_say "Odoo on http://127.0.0.1:${ISP_HTTP_PORT:-8069} (database $db, login admin, password admin)"
     # queue_job server-wide: its job runner runs the jobs of the fanned-out
     # runs (Settings > ISP > Spread runs over workers).
-    isp_odoo -d "$db" --http-interface=127.0.0.1 --http-port=8069 --load=base,web,queue_job
+    isp_odoo -d "$db" --http-interface=127.0.0.1 --http-port="${ISP_HTTP_PORT:-8069}" --load=base,web,queue_job
 }
 
 if [ "${ISP_ENV_DEFINE_ONLY:-0}" != 1 ]; then
